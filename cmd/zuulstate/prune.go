@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zuulstate/zuulstate/repository"
+)
+
+func newPruneCommand(a *app) *cobra.Command {
+	var p repository.Policy
+	var dryRun bool
+	var grace, lockWait time.Duration
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Delete snapshots outside the retention policy and leftovers of interrupted runs",
+		Long: `Keeps the snapshots the policy selects (flags override retention in the
+config) and deletes the others, manifest first. The newest snapshot is never
+deleted. Parts without a manifest (from interrupted backups) are deleted once
+they are older than the grace period.`,
+		Example: "  zuulstate prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			repo, cfg, err := a.repository(ctx)
+			if err != nil {
+				return err
+			}
+			r := cfg.Retention
+			f := cmd.Flags()
+			if !f.Changed("keep-last") && !f.Changed("keep-hourly") && !f.Changed("keep-daily") &&
+				!f.Changed("keep-weekly") && !f.Changed("keep-monthly") && !f.Changed("keep-yearly") {
+				p = repository.Policy{Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily, Weekly: r.KeepWeekly, Monthly: r.KeepMonthly, Yearly: r.KeepYearly}
+			}
+			if !f.Changed("orphan-grace") {
+				grace = r.OrphanGrace
+			}
+			if p.Empty() {
+				return usageError{fmt.Errorf("no retention policy: give --keep-* flags or set retention in the config")}
+			}
+			if !f.Changed("lock-wait") {
+				lockWait = cfg.Repository.LockWait
+			}
+			lock, lctx, err := repo.Lock(ctx, repository.LockOptions{Operation: "prune", Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: lockWait})
+			if err != nil {
+				return err
+			}
+			res, err := repo.Prune(lctx, p, grace, dryRun)
+			uctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			if uerr := lock.Unlock(uctx); err == nil {
+				err = uerr
+			}
+			a.printPrune(res, dryRun)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&p.Last, "keep-last", 0, "keep the newest N snapshots")
+	f.IntVar(&p.Hourly, "keep-hourly", 0, "keep the newest snapshot of each of the last N hours")
+	f.IntVar(&p.Daily, "keep-daily", 0, "keep the newest snapshot of each of the last N days")
+	f.IntVar(&p.Weekly, "keep-weekly", 0, "keep the newest snapshot of each of the last N weeks")
+	f.IntVar(&p.Monthly, "keep-monthly", 0, "keep the newest snapshot of each of the last N months")
+	f.IntVar(&p.Yearly, "keep-yearly", 0, "keep the newest snapshot of each of the last N years")
+	f.BoolVar(&dryRun, "dry-run", false, "only print what would be deleted")
+	f.DurationVar(&grace, "orphan-grace", 24*time.Hour, "delete parts without a manifest only when older than this")
+	f.DurationVar(&lockWait, "lock-wait", 0, "wait this long for a locked repository instead of failing")
+	return cmd
+}
+
+func (a *app) printPrune(res *repository.PruneResult, dryRun bool) {
+	if res == nil || a.quiet {
+		return
+	}
+	verb := "delete"
+	if dryRun {
+		verb = "would delete"
+	}
+	for _, d := range res.Decisions {
+		if d.Keep {
+			fmt.Fprintf(a.stdout, "keep    %s  (%s)\n", d.ID, strings.Join(d.Reasons, ", "))
+		} else {
+			fmt.Fprintf(a.stdout, "%s  %s\n", verb, d.ID)
+		}
+	}
+	for _, id := range res.OrphanIDs {
+		fmt.Fprintf(a.stdout, "%s  parts of interrupted snapshot %s\n", verb, id)
+	}
+	for _, id := range res.SkippedOrphan {
+		fmt.Fprintf(a.stdout, "skip    parts of snapshot %s without manifest: younger than the grace period\n", id)
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newShowCommand(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "show ID|latest",
+		Short:   "Show one snapshot's manifest",
+		Example: "  zuulstate show latest\n  zuulstate show 20261125T211304Z --json",
+		Args:    exactlyOneArg("snapshot id or 'latest'"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, _, err := a.snapshot(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				data, err := m.Encode()
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s\n", data)
+				return err
+			}
+			fmt.Fprintf(a.stdout, "snapshot  %s\nhost      %s\nstart     %s\nend       %s\ntool      zuulstate %s (format %d)\ntags      %v\n\n",
+				m.ID, m.Host, m.Start.Format("2006-01-02 15:04:05 MST"), m.End.Format("2006-01-02 15:04:05 MST"), m.ToolVersion, m.Format, m.Tags)
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "SOURCE\tPART\tRAW\tSTORED\tENCRYPTION\tRAW SHA256")
+			for _, p := range m.Parts {
+				enc := p.Encryption
+				if enc == "" {
+					enc = "none"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Source, p.Name, humanBytes(p.RawSize), humanBytes(p.StoredSize), enc, p.RawSHA256)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the manifest as JSON")
+	return cmd
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newUnlockCommand(a *app) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "unlock",
+		Short: "Remove stale repository locks",
+		Long: `Removes locks whose holder stopped refreshing them for longer than their TTL.
+With --all, removes every lock: only do that when you are sure no backup or
+prune is running on any host.`,
+		Example: "  zuulstate unlock\n  zuulstate unlock --all",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			repo, _, err := a.repository(ctx)
+			if err != nil {
+				return err
+			}
+			removed, err := repo.RemoveLocks(ctx, all)
+			for _, l := range removed {
+				fmt.Fprintf(a.stdout, "removed lock %s\n", l)
+			}
+			if err != nil {
+				return err
+			}
+			if len(removed) == 0 {
+				locks, err := repo.Locks(ctx)
+				if err != nil {
+					return err
+				}
+				for _, l := range locks {
+					fmt.Fprintf(a.stdout, "kept active lock %s (use --all to remove it)\n", l)
+				}
+				if len(locks) == 0 {
+					fmt.Fprintln(a.stdout, "no locks")
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "also remove locks that are not stale")
+	return cmd
+}
+
+// cleanupContext gives release work a short life of its own after the run's
+// context was cancelled by a signal.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}

@@ -1,0 +1,157 @@
+// Package config loads zuulstate's YAML configuration, resolves secrets from
+// the environment or *_file paths, validates everything it can without
+// touching the network, and renders the result with secrets redacted.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrInvalid marks configuration errors; the CLI maps it to exit code 2.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is the whole configuration file.
+type Config struct {
+	Repository Repository `yaml:"repository"`
+	// Host names this machine in manifests and locks; default: hostname.
+	Host      string    `yaml:"host,omitempty"`
+	Tags      []string  `yaml:"tags,omitempty"`
+	Sources   Sources   `yaml:"sources"`
+	Retention Retention `yaml:"retention,omitempty"`
+}
+
+// Repository says where snapshots are stored and how they are encoded.
+type Repository struct {
+	Local      *Local        `yaml:"local,omitempty"`
+	S3         *S3           `yaml:"s3,omitempty"`
+	LockTTL    time.Duration `yaml:"lock_ttl,omitempty"`
+	LockWait   time.Duration `yaml:"lock_wait,omitempty"`
+	Level      int           `yaml:"compression_level,omitempty"`
+	Encryption Encryption    `yaml:"encryption,omitempty"`
+}
+
+// Local is a repository in a local (or mounted) directory.
+type Local struct {
+	Path string `yaml:"path"`
+}
+
+// S3 is a repository in an S3-compatible bucket.
+type S3 struct {
+	Endpoint      string `yaml:"endpoint"`
+	Bucket        string `yaml:"bucket"`
+	Prefix        string `yaml:"prefix,omitempty"`
+	Region        string `yaml:"region,omitempty"`
+	Insecure      bool   `yaml:"insecure,omitempty"`
+	CAFile        string `yaml:"ca_file,omitempty"`
+	SkipVerify    bool   `yaml:"skip_verify,omitempty"`
+	Lookup        string `yaml:"lookup,omitempty"`
+	AccessKey     Secret `yaml:"access_key,omitempty"`
+	AccessKeyFile string `yaml:"access_key_file,omitempty"`
+	SecretKey     Secret `yaml:"secret_key,omitempty"`
+	SecretKeyFile string `yaml:"secret_key_file,omitempty"`
+	SessionToken  Secret `yaml:"session_token,omitempty"`
+	PartSize      Size   `yaml:"part_size,omitempty"`
+	Parallel      int    `yaml:"parallel,omitempty"`
+	Retries       int    `yaml:"retries,omitempty"`
+}
+
+// Encryption configures age. Backup needs only recipients (public keys);
+// restore and deep verify of encrypted parts need an identity.
+type Encryption struct {
+	Recipients     []string `yaml:"recipients,omitempty"`
+	RecipientsFile string   `yaml:"recipients_file,omitempty"`
+	Identity       Secret   `yaml:"identity,omitempty"`
+	IdentityFile   string   `yaml:"identity_file,omitempty"`
+}
+
+// Sources lists what a backup contains. Later sources add fields here.
+type Sources struct {
+	Paths []PathItem `yaml:"paths,omitempty"`
+}
+
+// PathItem is one host directory backed up as a tar stream.
+type PathItem struct {
+	Name    string   `yaml:"name"`
+	Path    string   `yaml:"path"`
+	Exclude []string `yaml:"exclude,omitempty"`
+}
+
+// Retention is the default prune policy.
+type Retention struct {
+	KeepLast    int           `yaml:"keep_last,omitempty"`
+	KeepHourly  int           `yaml:"keep_hourly,omitempty"`
+	KeepDaily   int           `yaml:"keep_daily,omitempty"`
+	KeepWeekly  int           `yaml:"keep_weekly,omitempty"`
+	KeepMonthly int           `yaml:"keep_monthly,omitempty"`
+	KeepYearly  int           `yaml:"keep_yearly,omitempty"`
+	OrphanGrace time.Duration `yaml:"orphan_grace,omitempty"`
+}
+
+// Load reads, resolves and validates the file at path. getenv is os.Getenv
+// outside tests.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %w (use --config or ZUULSTATE_CONFIG)", ErrInvalid, path, err)
+	}
+	return Parse(path, data, getenv)
+}
+
+// Parse is Load on bytes already read; name is used in messages.
+func Parse(name string, data []byte, getenv func(string) string) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
+	}
+	if err := c.resolveSecrets(getenv); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
+	}
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Host == "" {
+		c.Host, _ = os.Hostname()
+	}
+	r := &c.Repository
+	if r.LockTTL == 0 {
+		r.LockTTL = 30 * time.Minute
+	}
+	if r.Level == 0 {
+		r.Level = 3
+	}
+	if s := r.S3; s != nil {
+		if s.Region == "" {
+			s.Region = "us-east-1"
+		}
+		if s.Lookup == "" {
+			s.Lookup = "auto"
+		}
+		if s.PartSize == 0 {
+			s.PartSize = 8 << 20
+		}
+		if s.Parallel == 0 {
+			s.Parallel = 2
+		}
+	}
+	if c.Retention.OrphanGrace == 0 {
+		c.Retention.OrphanGrace = 24 * time.Hour
+	}
+}
+
+// Redacted renders the configuration as YAML with every secret replaced.
+func (c *Config) Redacted() ([]byte, error) {
+	return yaml.Marshal(c)
+}

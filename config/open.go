@@ -1,0 +1,79 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/storage"
+	"github.com/zuulstate/zuulstate/storage/local"
+	"github.com/zuulstate/zuulstate/storage/s3"
+)
+
+// OpenStore connects to the configured storage backend.
+func OpenStore(ctx context.Context, c *Config) (storage.Store, error) {
+	r := c.Repository
+	if r.Local != nil {
+		return local.New(r.Local.Path)
+	}
+	s := r.S3
+	return s3.New(ctx, s3.Config{
+		Endpoint: s.Endpoint, Bucket: s.Bucket, Prefix: s.Prefix, Region: s.Region,
+		Insecure: s.Insecure, CAFile: s.CAFile, SkipVerify: s.SkipVerify, Lookup: s.Lookup,
+		AccessKey: s.AccessKey.Reveal(), SecretKey: s.SecretKey.Reveal(), SessionToken: s.SessionToken.Reveal(),
+		PartSize: int64(s.PartSize), Parallel: s.Parallel, Retries: s.Retries,
+	})
+}
+
+// OpenRepository connects to storage and prepares the codec options:
+// recipients for writing, identities (if configured) for reading.
+func OpenRepository(ctx context.Context, c *Config) (*repository.Repository, error) {
+	opts, err := c.repositoryOptions()
+	if err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return repository.New(store, opts), nil
+}
+
+func (c *Config) repositoryOptions() (repository.Options, error) {
+	e := c.Repository.Encryption
+	opts := repository.Options{Encode: snapshot.EncodeOptions{Level: c.Repository.Level}}
+	lines := append([]string(nil), e.Recipients...)
+	if e.RecipientsFile != "" {
+		data, err := os.ReadFile(e.RecipientsFile)
+		if err != nil {
+			return opts, fmt.Errorf("%w: repository.encryption.recipients_file: %w", ErrInvalid, err)
+		}
+		lines = append(lines, strings.Split(string(data), "\n")...)
+	}
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		r, err := age.ParseX25519Recipient(l)
+		if err != nil {
+			return opts, fmt.Errorf("%w: repository.encryption: recipient %q: %w (expected an age1… public key)", ErrInvalid, l, err)
+		}
+		opts.Encode.Recipients = append(opts.Encode.Recipients, r)
+		opts.RecipientNames = append(opts.RecipientNames, r.String())
+	}
+	if e.Identity.IsSet() {
+		ids, err := age.ParseIdentities(strings.NewReader(e.Identity.Reveal()))
+		if err != nil {
+			// The parser's message may quote the key; never show it.
+			return opts, fmt.Errorf("%w: repository.encryption.identity: not a valid age identity (expected AGE-SECRET-KEY-1… lines)", ErrInvalid)
+		}
+		opts.Identities = ids
+	}
+	return opts, nil
+}

@@ -1,0 +1,139 @@
+// Package dirtar streams a directory tree as a PAX tar archive and extracts
+// such a stream back into a directory without ever writing outside it.
+//
+// It is the one place that knows how a filesystem tree becomes tar entries,
+// shared by the paths source (host directories) and the Docker volume and
+// bind-mount sources, so it favours fidelity and safety over brevity.
+//
+// Archive layout written by Write:
+//
+//   - the root directory itself is the first entry, named "./", so its mode,
+//     owner, times and xattrs survive a round trip;
+//   - every other entry is named relative to the root with forward slashes
+//     and no "./" prefix ("a", "a/b"); directories end in "/";
+//   - entries inside a directory are in lexical byte order, depth first, so
+//     the same tree always gives the same byte stream;
+//   - headers are PAX: numeric uid/gid only (Uname/Gname stay empty so ids
+//     that exist on no machine still survive), mtime with nanoseconds and any
+//     year, long names and link targets, and every extended attribute
+//     (including POSIX ACLs, which the kernel exposes as the xattrs
+//     system.posix_acl_access and system.posix_acl_default) as a
+//     SCHILY.xattr.<name> record, the convention GNU tar and bsdtar read.
+//
+// Known limits: sparse files are stored with their holes as zeros, because
+// archive/tar cannot write sparse headers (a 9 GiB sparse file streams 9 GiB
+// and is restored dense). Sockets cannot be represented in tar and are
+// skipped (counted in WriteStats.Skipped). Access and change times are not
+// kept.
+//
+// Extract accepts any tar stream (not only ones written here), refuses
+// unsafe names before touching the disk, and performs every operation
+// through an os.Root opened on the target plus no-follow directory file
+// descriptors, so neither "..", absolute names, nor symlinks created by the
+// archive itself can redirect a write outside the target.
+package dirtar
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+var (
+	// ErrUnsafePath reports an archive entry (or hardlink target) whose name
+	// could reach outside the extraction target, or that would be written
+	// through a symlink.
+	ErrUnsafePath = errors.New("dirtar: unsafe path in archive")
+	// ErrTargetNotEmpty reports an extraction target that already has
+	// entries while ExtractOptions.Overwrite is false.
+	ErrTargetNotEmpty = errors.New("dirtar: target is not empty")
+)
+
+// WriteOptions tunes Write.
+type WriteOptions struct {
+	// Exclude holds path.Match globs. An entry is skipped (with its whole
+	// subtree, for a directory) when a glob matches its slash path relative
+	// to the root or its base name. The root itself is never excluded.
+	Exclude []string
+	// OnChange, if set, is called with the relative path of a file that
+	// changed size or mtime while it was read, or that vanished between the
+	// directory listing and its read. Both are normal for hot copies and are
+	// not errors.
+	OnChange func(path string)
+}
+
+// WriteStats counts what Write put into the archive. Dirs includes the
+// root; Hardlinks counts the TypeLink entries (second and later names).
+type WriteStats struct {
+	Files, Dirs, Symlinks, Hardlinks int64
+	// Other counts FIFOs and character and block devices.
+	Other int64
+	// Bytes is the sum of regular file contents written (not tar overhead).
+	Bytes int64
+	// Changed counts files that changed while read; Vanished counts entries
+	// that disappeared before they could be read (they are not archived).
+	Changed, Vanished int64
+	// Skipped counts entries tar cannot hold (sockets).
+	Skipped int64
+}
+
+// ExtractOptions tunes Extract.
+type ExtractOptions struct {
+	// Overwrite allows a non-empty target: existing files, symlinks and
+	// other non-directories are replaced, existing directories are kept
+	// (their metadata is updated from the archive). Without it the target
+	// must be missing or empty.
+	Overwrite bool
+	// Owners restores numeric uid/gid. Callers normally set it when running
+	// as root (see DefaultExtractOptions); without it entries belong to the
+	// extracting user.
+	Owners bool
+}
+
+// DefaultExtractOptions returns options with Owners set when the process
+// runs as root, the only case in which chown can succeed.
+func DefaultExtractOptions() ExtractOptions {
+	return ExtractOptions{Owners: os.Geteuid() == 0}
+}
+
+// ExtractStats counts what Extract created.
+type ExtractStats struct {
+	Files, Dirs, Symlinks, Hardlinks int64
+	// Other counts FIFOs and devices.
+	Other int64
+	// Bytes is the sum of regular file contents written.
+	Bytes int64
+	// Skipped counts device entries not created because the process is
+	// not root (mknod of a device needs CAP_MKNOD).
+	Skipped int64
+}
+
+// CheckEmpty returns nil if target does not exist or is an empty directory.
+// Otherwise it returns an error wrapping ErrTargetNotEmpty that names the
+// first entry found (or says the target is not a directory).
+func CheckEmpty(target string) error {
+	fi, err := os.Stat(target)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dirtar: check target: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w: %s exists and is not a directory", ErrTargetNotEmpty, target)
+	}
+	d, err := os.Open(target)
+	if err != nil {
+		return fmt.Errorf("dirtar: check target: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dirtar: check target %s: %w", target, err)
+	}
+	return fmt.Errorf("%w: %s contains %q", ErrTargetNotEmpty, target, names[0])
+}

@@ -1,0 +1,190 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/storage"
+)
+
+// Policy says which snapshots to keep, like restic's forget: the newest Last
+// snapshots, plus the newest snapshot of each of the newest Hourly hours,
+// Daily days, Weekly ISO weeks, Monthly months and Yearly years that have
+// snapshots. Times are UTC. The newest snapshot is always kept.
+type Policy struct {
+	Last, Hourly, Daily, Weekly, Monthly, Yearly int
+}
+
+// Empty reports whether the policy keeps nothing explicitly; pruning with an
+// empty policy is refused rather than deleting all but the newest snapshot.
+func (p Policy) Empty() bool { return p == Policy{} }
+
+// Decision is the fate of one snapshot under a policy.
+type Decision struct {
+	ID      string
+	Time    time.Time
+	Keep    bool
+	Reasons []string // which rules keep it
+}
+
+type bucketRule struct {
+	name  string
+	count int
+	key   func(time.Time) string
+}
+
+// Decide applies p to ids (any order) and returns decisions newest first.
+func (p Policy) Decide(ids []string) []Decision {
+	var ds []Decision
+	for _, id := range ids {
+		t, err := snapshot.IDTime(id)
+		if err != nil {
+			continue
+		}
+		ds = append(ds, Decision{ID: id, Time: t})
+	}
+	// Newest first; ids sort by time.
+	for i, j := 0, len(ds)-1; i < j; i, j = i+1, j-1 {
+		ds[i], ds[j] = ds[j], ds[i]
+	}
+	rules := []bucketRule{
+		{"last", p.Last, func(time.Time) string { return "" }},
+		{"hourly", p.Hourly, func(t time.Time) string { return t.Format("2006-01-02T15") }},
+		{"daily", p.Daily, func(t time.Time) string { return t.Format("2006-01-02") }},
+		{"weekly", p.Weekly, func(t time.Time) string { y, w := t.ISOWeek(); return fmt.Sprintf("%d-W%02d", y, w) }},
+		{"monthly", p.Monthly, func(t time.Time) string { return t.Format("2006-01") }},
+		{"yearly", p.Yearly, func(t time.Time) string { return t.Format("2006") }},
+	}
+	for _, r := range rules {
+		kept, last := 0, "\x00"
+		for i := range ds {
+			if kept >= r.count {
+				break
+			}
+			k := r.key(ds[i].Time)
+			if r.name == "last" || k != last {
+				ds[i].Keep = true
+				ds[i].Reasons = append(ds[i].Reasons, r.name)
+				kept++
+				last = k
+			}
+		}
+	}
+	if len(ds) > 0 && !ds[0].Keep {
+		ds[0].Keep = true
+		ds[0].Reasons = append(ds[0].Reasons, "newest")
+	}
+	return ds
+}
+
+// PruneResult reports what Prune did (or would do, in a dry run).
+type PruneResult struct {
+	Decisions     []Decision
+	OrphanIDs     []string // snapshot ids whose parts have no manifest
+	DeletedKeys   int
+	SkippedOrphan []string // too young to delete: perhaps still being written
+}
+
+// Prune removes snapshots the policy does not keep, then parts left by
+// interrupted runs that are older than grace. The caller holds the lock.
+// A snapshot is removed manifest first, so a half-finished removal leaves
+// parts without a manifest (cleaned up next time), never a manifest whose
+// parts are gone.
+func (r *Repository) Prune(ctx context.Context, p Policy, grace time.Duration, dryRun bool) (*PruneResult, error) {
+	if p.Empty() {
+		return nil, errors.New("refusing to prune without a retention policy: set at least one --keep-* option or retention in the config")
+	}
+	ids, err := r.IDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &PruneResult{Decisions: p.Decide(ids)}
+	for _, d := range res.Decisions {
+		if d.Keep || dryRun {
+			continue
+		}
+		if err := r.store.Delete(ctx, snapshot.ManifestKey(d.ID)); err != nil {
+			return res, fmt.Errorf("delete manifest of snapshot %s: %w", d.ID, err)
+		}
+		n, err := r.deletePrefix(ctx, snapshot.PartDir(d.ID))
+		res.DeletedKeys += n + 1
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, r.pruneOrphans(ctx, ids, grace, dryRun, res)
+}
+
+func (r *Repository) pruneOrphans(ctx context.Context, ids []string, grace time.Duration, dryRun bool, res *PruneResult) error {
+	have := map[string]bool{}
+	for _, id := range ids {
+		have[id] = true
+	}
+	newest := map[string]time.Time{} // orphan id → newest object time
+	err := r.store.List(ctx, snapshot.PartPrefix, func(oi storage.ObjectInfo) error {
+		id, ok := snapshot.IDFromPartKey(oi.Key)
+		if !ok || have[id] {
+			return nil
+		}
+		if t, seen := newest[id]; !seen || oi.ModTime.After(t) {
+			newest[id] = oi.ModTime
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list parts: %w", err)
+	}
+	now := time.Now()
+	for _, id := range slices.Sorted(maps.Keys(newest)) {
+		t := newest[id]
+		// Pruned snapshots' parts are orphans too, but only in a dry run.
+		if dryRun && r.decidedRemove(res, id) {
+			continue
+		}
+		started, _ := snapshot.IDTime(id)
+		if now.Sub(started) < grace || now.Sub(t) < grace {
+			res.SkippedOrphan = append(res.SkippedOrphan, id)
+			continue
+		}
+		res.OrphanIDs = append(res.OrphanIDs, id)
+		if dryRun {
+			continue
+		}
+		n, err := r.deletePrefix(ctx, snapshot.PartDir(id))
+		res.DeletedKeys += n
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Repository) decidedRemove(res *PruneResult, id string) bool {
+	for _, d := range res.Decisions {
+		if d.ID == id {
+			return !d.Keep
+		}
+	}
+	return false
+}
+
+func (r *Repository) deletePrefix(ctx context.Context, prefix string) (int, error) {
+	var keys []string
+	if err := r.store.List(ctx, prefix, func(oi storage.ObjectInfo) error {
+		keys = append(keys, oi.Key)
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	for i, k := range keys {
+		if err := r.store.Delete(ctx, k); err != nil {
+			return i, fmt.Errorf("delete %s: %w", k, err)
+		}
+	}
+	return len(keys), nil
+}

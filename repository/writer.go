@@ -1,0 +1,186 @@
+package repository
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zuulstate/zuulstate/snapshot"
+)
+
+// SnapshotInfo is what the caller knows about a snapshot before it starts.
+type SnapshotInfo struct {
+	ToolVersion string
+	Host        string
+	Tags        []string
+	Now         func() time.Time // for tests; nil means time.Now
+}
+
+// Writer writes the parts of one new snapshot and, on Commit, its manifest.
+// Until Commit succeeds the snapshot does not exist: readers ignore parts
+// without a manifest and prune removes them after a grace period.
+type Writer struct {
+	repo     *Repository
+	manifest snapshot.Manifest
+	now      func() time.Time
+
+	mu      sync.Mutex
+	written []string // keys of parts stored so far, for Abort
+}
+
+// NewWriter starts a new snapshot.
+func (r *Repository) NewWriter(info SnapshotInfo) *Writer {
+	now := info.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now().UTC()
+	return &Writer{
+		repo: r,
+		now:  now,
+		manifest: snapshot.Manifest{
+			Format:      snapshot.FormatVersion,
+			ID:          snapshot.NewID(start),
+			ToolVersion: info.ToolVersion,
+			Host:        info.Host,
+			Start:       start,
+			Tags:        info.Tags,
+		},
+	}
+}
+
+// ID is the new snapshot's id.
+func (w *Writer) ID() string { return w.manifest.ID }
+
+// Produce writes one part's raw bytes to out and returns the metadata to
+// record with the part (any JSON-encodable value, or nil).
+type Produce func(ctx context.Context, out io.Writer) (meta any, err error)
+
+// WritePart streams one part into the store: produce's output is hashed,
+// compressed and optionally encrypted on the way, with no temporary files and
+// only the codec's buffers in memory. Safe for concurrent use.
+func (w *Writer) WritePart(ctx context.Context, source, name string, produce Produce) (snapshot.Part, error) {
+	if err := snapshot.CheckName("source", source); err != nil {
+		return snapshot.Part{}, err
+	}
+	if err := snapshot.CheckName("part", name); err != nil {
+		return snapshot.Part{}, err
+	}
+	opts := w.repo.opts
+	encrypted := len(opts.Encode.Recipients) > 0
+	key := snapshot.PartKey(w.manifest.ID, source, name, encrypted)
+	w.mu.Lock()
+	dup := slices.Contains(w.written, key)
+	if !dup {
+		w.written = append(w.written, key)
+	}
+	w.mu.Unlock()
+	if dup {
+		return snapshot.Part{}, fmt.Errorf("part %s/%s written twice in one snapshot", source, name)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	putErr := make(chan error, 1)
+	go func() {
+		err := w.repo.store.Put(ctx, key, pr)
+		// Unblock the producer if the store gave up first.
+		pr.CloseWithError(errors.Join(err, errStoreClosed))
+		putErr <- err
+	}()
+
+	meta, sums, err := encodePart(ctx, pw, opts.Encode, produce)
+	_ = pw.CloseWithError(err) // nil closes cleanly: the store sees EOF
+	if err != nil {
+		cancel()
+		<-putErr //nolint:errcheck // the producer's error is the cause; the store's follows from it
+		return snapshot.Part{}, fmt.Errorf("part %s/%s: %w", source, name, err)
+	}
+	if err := <-putErr; err != nil {
+		return snapshot.Part{}, fmt.Errorf("part %s/%s: store: %w", source, name, err)
+	}
+
+	part := snapshot.Part{
+		Source: source, Name: name, Key: key,
+		RawSize: sums.RawSize, RawSHA256: sums.RawSHA256,
+		StoredSize: sums.StoredSize, StoredSHA256: sums.StoredSHA256,
+		Compression: snapshot.CompressionZstd,
+	}
+	if encrypted {
+		part.Encryption = snapshot.EncryptionAge
+		part.Recipients = opts.RecipientNames
+	}
+	if meta != nil {
+		if part.Meta, err = json.Marshal(meta); err != nil {
+			return snapshot.Part{}, fmt.Errorf("part %s/%s: encode metadata: %w", source, name, err)
+		}
+	}
+	w.mu.Lock()
+	w.manifest.Parts = append(w.manifest.Parts, part)
+	w.mu.Unlock()
+	return part, nil
+}
+
+var errStoreClosed = errors.New("store stopped reading")
+
+func encodePart(ctx context.Context, dst io.Writer, eo snapshot.EncodeOptions, produce Produce) (any, snapshot.Sums, error) {
+	enc, err := snapshot.NewEncoder(dst, eo)
+	if err != nil {
+		return nil, snapshot.Sums{}, err
+	}
+	meta, err := produce(ctx, enc)
+	if cerr := enc.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return meta, enc.Sums(), err
+}
+
+// Commit writes the manifest, which makes the snapshot exist.
+func (w *Writer) Commit(ctx context.Context) (*snapshot.Manifest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	m := w.manifest
+	m.Parts = slices.Clone(w.manifest.Parts)
+	w.mu.Unlock()
+	m.End = w.now().UTC()
+	slices.SortFunc(m.Parts, func(a, b snapshot.Part) int {
+		return strings.Compare(a.Source+"/"+a.Name, b.Source+"/"+b.Name)
+	})
+	data, err := m.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.repo.store.Put(ctx, snapshot.ManifestKey(m.ID), bytes.NewReader(data)); err != nil {
+		return nil, fmt.Errorf("write manifest of snapshot %s: %w", m.ID, err)
+	}
+	return &m, nil
+}
+
+// Abort deletes the parts written so far. ctx should outlive the cancelled
+// run (the caller gives it a short deadline of its own); what Abort cannot
+// delete is left for prune, which removes parts without a manifest.
+func (w *Writer) Abort(ctx context.Context) error {
+	w.mu.Lock()
+	keys := slices.Clone(w.written)
+	w.mu.Unlock()
+	var errs []error
+	for _, k := range keys {
+		if err := w.repo.store.Delete(ctx, k); err != nil {
+			errs = append(errs, fmt.Errorf("delete %s: %w", k, err))
+		}
+	}
+	return errors.Join(errs...)
+}

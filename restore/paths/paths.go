@@ -1,0 +1,74 @@
+// Package paths restores parts of the paths source: tar streams extracted
+// into a target directory with dirtar, which refuses paths that would escape
+// the target.
+package paths
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	bpaths "github.com/zuulstate/zuulstate/backup/paths"
+	"github.com/zuulstate/zuulstate/dirtar"
+	"github.com/zuulstate/zuulstate/restore"
+	"github.com/zuulstate/zuulstate/snapshot"
+)
+
+// Restorer extracts paths parts.
+type Restorer struct {
+	// Target is the directory that receives one subdirectory per part,
+	// named after the part. Empty means each part goes back to the path it
+	// was taken from (disaster recovery on the same layout).
+	Target string
+	// Force allows restoring into directories that are not empty.
+	Force bool
+}
+
+var _ restore.Restorer = (*Restorer)(nil)
+
+// Source returns "paths".
+func (r *Restorer) Source() string { return bpaths.SourceName }
+
+// TargetDir says where part p is restored.
+func (r *Restorer) TargetDir(p snapshot.Part) (string, error) {
+	if r.Target != "" {
+		return filepath.Join(r.Target, p.Name), nil
+	}
+	var m bpaths.Meta
+	if err := json.Unmarshal(p.Meta, &m); err != nil || !filepath.IsAbs(m.Path) {
+		return "", fmt.Errorf("%w: part metadata has no original path; use --target", snapshot.ErrCorrupt)
+	}
+	return m.Path, nil
+}
+
+// Check refuses a non-empty target unless Force.
+func (r *Restorer) Check(_ context.Context, p snapshot.Part) error {
+	dir, err := r.TargetDir(p)
+	if err != nil {
+		return err
+	}
+	if r.Force {
+		return nil
+	}
+	if err := dirtar.CheckEmpty(dir); err != nil {
+		if errors.Is(err, dirtar.ErrTargetNotEmpty) {
+			return fmt.Errorf("%w: %w (use --force to restore over it, or choose another --target)", restore.ErrTargetNotEmpty, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Restore extracts the tar stream into the part's target directory.
+func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
+	dir, err := r.TargetDir(p)
+	if err != nil {
+		return err
+	}
+	_, err = dirtar.Extract(ctx, src, dir, dirtar.ExtractOptions{Overwrite: r.Force, Owners: os.Geteuid() == 0})
+	return err
+}

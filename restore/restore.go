@@ -1,0 +1,142 @@
+// Package restore defines the Restorer contract that every source's loader
+// implements and Run, which restores selected parts of one snapshot: check
+// every target, verify every selected part, and only then write anything.
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/snapshot"
+)
+
+// ErrTargetNotEmpty is wrapped by restorers that refuse to overwrite data.
+var ErrTargetNotEmpty = errors.New("restore target is not empty")
+
+// Restorer loads the parts of one source.
+type Restorer interface {
+	Source() string
+	// Check fails if part cannot be restored (for example its target holds
+	// data and overwriting was not asked for). It must not change anything.
+	Check(ctx context.Context, part snapshot.Part) error
+	// Restore writes the part's raw stream r into its target.
+	Restore(ctx context.Context, part snapshot.Part, r io.Reader) error
+}
+
+// Options for Run.
+type Options struct {
+	// Include selects parts by "source" or "source/name"; empty means all
+	// parts that have a restorer.
+	Include []string
+	// SkipVerify skips reading every part once before restoring. Without it
+	// a corrupt part is found before anything is written.
+	SkipVerify bool
+	DryRun     bool
+	Log        *slog.Logger
+}
+
+// Select returns the parts of m chosen by include that have a restorer. An
+// include entry matching nothing is an error, since the operator asked for
+// something this snapshot does not have.
+func Select(m *snapshot.Manifest, restorers map[string]Restorer, include []string) ([]snapshot.Part, error) {
+	var out []snapshot.Part
+	used := make([]bool, len(include))
+	for _, p := range m.Parts {
+		match := len(include) == 0
+		for i, inc := range include {
+			if inc == p.Source || inc == p.Source+"/"+p.Name {
+				match, used[i] = true, true
+			}
+		}
+		if !match {
+			continue
+		}
+		if restorers[p.Source] == nil {
+			if len(include) > 0 {
+				return nil, fmt.Errorf("part %s/%s: no restorer for source %q is configured", p.Source, p.Name, p.Source)
+			}
+			continue
+		}
+		out = append(out, p)
+	}
+	for i, u := range used {
+		if !u {
+			return nil, fmt.Errorf("snapshot %s has no part %q (parts: %s)", m.ID, include[i], partNames(m))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("snapshot %s has nothing to restore with the configured restorers (parts: %s)", m.ID, partNames(m))
+	}
+	return out, nil
+}
+
+func partNames(m *snapshot.Manifest) string {
+	var names []string
+	for _, p := range m.Parts {
+		names = append(names, p.Source+"/"+p.Name)
+	}
+	return strings.Join(slices.Compact(names), ", ")
+}
+
+// Run restores the parts of m selected by o.Include using restorers.
+func Run(ctx context.Context, repo *repository.Repository, m *snapshot.Manifest, restorers []Restorer, o Options) ([]snapshot.Part, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	byName := map[string]Restorer{}
+	for _, r := range restorers {
+		byName[r.Source()] = r
+	}
+	parts, err := Select(m, byName, o.Include)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		if err := byName[p.Source].Check(ctx, p); err != nil {
+			return nil, fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+		}
+	}
+	if o.DryRun {
+		return parts, nil
+	}
+	if !o.SkipVerify {
+		start := time.Now()
+		sub := *m
+		sub.Parts = parts
+		if _, err := repo.Verify(ctx, &sub, true); err != nil {
+			return nil, fmt.Errorf("nothing was restored: %w", err)
+		}
+		log.Info("parts verified", "parts", len(parts), "duration", time.Since(start).Round(time.Millisecond))
+	}
+	for _, p := range parts {
+		start := time.Now()
+		if err := restorePart(ctx, repo, byName[p.Source], p); err != nil {
+			return nil, err
+		}
+		log.Info("part restored", "source", p.Source, "part", p.Name, "raw_bytes", p.RawSize, "duration", time.Since(start).Round(time.Millisecond))
+	}
+	return parts, nil
+}
+
+func restorePart(ctx context.Context, repo *repository.Repository, r Restorer, p snapshot.Part) error {
+	dec, closer, err := repo.OpenPart(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if err := r.Restore(ctx, p, dec); err != nil {
+		return fmt.Errorf("restore part %s/%s: %w", p.Source, p.Name, err)
+	}
+	if err := dec.Finish(); err != nil {
+		return fmt.Errorf("restore part %s/%s: the restored data is incomplete or wrong: %w", p.Source, p.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package snapshot
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrNoIdentity means an encrypted part was read without an age identity, or
+// with one that matches none of its recipients.
+var ErrNoIdentity = errors.New("no matching age identity")
+
+// hashReader hashes and counts everything read through it, and remembers a
+// failure of the underlying reader so that transport errors are not reported
+// as corruption.
+type hashReader struct {
+	r      io.Reader
+	h      hash.Hash
+	n      int64
+	srcErr error
+}
+
+func (c *hashReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.srcErr = err
+	}
+	return n, err
+}
+
+// Decoder reverses Encoder for one part and checks sizes and checksums when
+// the stream ends: Read returns an error wrapping ErrCorrupt instead of io.EOF
+// when the bytes differ from the manifest. Readers that stop early (a tar
+// reader ignores trailing padding) must call Finish to get that check.
+type Decoder struct {
+	part   Part
+	stored *hashReader
+	raw    *hashReader
+	zr     *zstd.Decoder
+	err    error
+}
+
+// NewDecoder starts decoding src, the stored bytes of part. identities are
+// needed only for encrypted parts.
+func NewDecoder(src io.Reader, part Part, identities []age.Identity) (*Decoder, error) {
+	d := &Decoder{part: part, stored: &hashReader{r: src, h: sha256.New()}}
+	var compressed io.Reader = d.stored
+	if part.Encryption == EncryptionAge {
+		if len(identities) == 0 {
+			return nil, fmt.Errorf("part %s/%s is encrypted: %w: configure encryption.identity_file (or ZUULSTATE_AGE_IDENTITY_FILE)", part.Source, part.Name, ErrNoIdentity)
+		}
+		ar, err := age.Decrypt(d.stored, identities...)
+		if err != nil {
+			var noMatch *age.NoIdentityMatchError
+			if errors.As(err, &noMatch) {
+				return nil, fmt.Errorf("part %s/%s: %w: the configured identity is not one of the recipients %v", part.Source, part.Name, ErrNoIdentity, part.Recipients)
+			}
+			return nil, fmt.Errorf("part %s/%s: %w: age header: %w", part.Source, part.Name, ErrCorrupt, err)
+		}
+		compressed = ar
+	}
+	zr, err := zstd.NewReader(compressed, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("start zstd: %w", err)
+	}
+	d.zr = zr
+	d.raw = &hashReader{r: zr, h: sha256.New()}
+	return d, nil
+}
+
+// Read returns raw bytes.
+func (d *Decoder) Read(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	n, err := d.raw.Read(p)
+	switch {
+	case errors.Is(err, io.EOF):
+		d.err = d.check()
+		if d.err == nil {
+			d.err = io.EOF
+		}
+		return n, d.err
+	case err != nil:
+		if d.stored.srcErr != nil {
+			d.err = fmt.Errorf("part %s/%s: read stored bytes: %w", d.part.Source, d.part.Name, d.stored.srcErr)
+		} else {
+			d.err = fmt.Errorf("part %s/%s: %w: %w", d.part.Source, d.part.Name, ErrCorrupt, err)
+		}
+		return n, d.err
+	}
+	return n, nil
+}
+
+func (d *Decoder) check() error {
+	// Trailing garbage after the zstd stream would go unnoticed by zstd.
+	if n, _ := io.Copy(io.Discard, d.stored); n > 0 {
+		return fmt.Errorf("part %s/%s: %w: %d unexpected bytes after the end of the stream", d.part.Source, d.part.Name, ErrCorrupt, n)
+	}
+	p := d.part
+	raw, stored := hex.EncodeToString(d.raw.h.Sum(nil)), hex.EncodeToString(d.stored.h.Sum(nil))
+	switch {
+	case d.stored.n != p.StoredSize || stored != p.StoredSHA256:
+		return fmt.Errorf("part %s/%s: %w: stored bytes differ from the manifest (size %d, want %d; sha256 %s, want %s)", p.Source, p.Name, ErrCorrupt, d.stored.n, p.StoredSize, stored, p.StoredSHA256)
+	case d.raw.n != p.RawSize || raw != p.RawSHA256:
+		return fmt.Errorf("part %s/%s: %w: decoded data differs from the manifest (size %d, want %d; sha256 %s, want %s)", p.Source, p.Name, ErrCorrupt, d.raw.n, p.RawSize, raw, p.RawSHA256)
+	}
+	return nil
+}
+
+// Finish reads whatever the consumer left unread and returns the result of
+// the integrity check (nil when the part is intact).
+func (d *Decoder) Finish() error {
+	if d.err == nil {
+		_, _ = io.Copy(io.Discard, d)
+	}
+	if errors.Is(d.err, io.EOF) {
+		return nil
+	}
+	return d.err
+}
+
+// Close releases the zstd decoder's goroutines.
+func (d *Decoder) Close() error {
+	d.zr.Close()
+	return nil
+}

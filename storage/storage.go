@@ -1,0 +1,53 @@
+// Package storage defines the object-store contract that every repository
+// backend (local directory, S3) implements, and the errors callers can test for.
+//
+// Keys are slash-separated and relative to the backend's root (bucket prefix or
+// directory). A backend never interprets keys beyond that.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w so callers use errors.Is and the
+// CLI can map them to exit codes and advice.
+var (
+	// ErrNotFound: the object (or, for Stat/Get, the key) does not exist.
+	ErrNotFound = errors.New("object not found")
+	// ErrAccessDenied: the credentials were rejected or lack permission.
+	ErrAccessDenied = errors.New("access denied")
+	// ErrNoBucket: the configured bucket (or local root directory) does not exist.
+	ErrNoBucket = errors.New("repository location does not exist")
+	// ErrUnreachable: the backend could not be contacted at all.
+	ErrUnreachable = errors.New("storage unreachable")
+)
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// Store is the object-store contract. Put must be atomic: a reader sees either
+// the complete previous object, the complete new one, or nothing; an aborted Put
+// (reader error or cancelled context) leaves no visible object behind.
+type Store interface {
+	// Put stores everything read from r under key, replacing any existing
+	// object. The length of r is not known in advance.
+	Put(ctx context.Context, key string, r io.Reader) error
+	// Get opens the object for streaming. The caller closes the reader.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat returns the object's metadata or an error wrapping ErrNotFound.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// List calls fn for each object whose key starts with prefix, in
+	// lexical key order. An error from fn stops the listing and is returned.
+	List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error
+	// Delete removes the object. Deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+	// String names the location for messages (never includes credentials).
+	String() string
+}
