@@ -407,7 +407,9 @@ launch_docker() {
 	fi
 	mkdir -p "$dir"
 	[[ -s $dir/daemon.json ]] || echo '{}' >"$dir/daemon.json"
-	rm -f "$DOCKER_SOCK"
+	# A killed dockerd (the end of a session) leaves its pid files behind and
+	# refuses to start over them; nothing of ours runs, so they are stale.
+	rm -f "$DOCKER_SOCK" "$dir/dockerd.pid" "$dir/exec/containerd/containerd.pid"
 	launch docker "$dir/dockerd.log" dockerd \
 		--host="unix://$DOCKER_SOCK" --config-file="$dir/daemon.json" \
 		--data-root="$dir/data" --exec-root="$dir/exec" --pidfile="$dir/dockerd.pid" \
