@@ -57,7 +57,13 @@ func Run(ctx context.Context, repo *repository.Repository, sources []Snapshotter
 	defer func() {
 		uctx, cancel := cleanupContext(ctx)
 		defer cancel()
-		err = errors.Join(err, lock.Unlock(uctx))
+		uerr := lock.Unlock(uctx)
+		if uerr != nil && err == nil {
+			// The snapshot is complete; failing the run would misreport it.
+			log.Warn("snapshot written, but the repository lock was not released; it goes stale after its TTL or run 'zuulstate unlock'", "error", uerr)
+			return
+		}
+		err = errors.Join(err, uerr)
 	}()
 
 	w := repo.NewWriter(o.Info)

@@ -56,7 +56,7 @@ func exitCode(ctx context.Context, err error) int {
 
 // oneLine renders err as the single line a cron mail or a tired operator
 // reads: multi-error joins become "; ".
-func oneLine(err error, ctx context.Context) string {
+func oneLine(ctx context.Context, err error) string {
 	msg := err.Error()
 	if ctx.Err() != nil && !strings.Contains(msg, "interrupt") {
 		msg = "interrupted by signal: " + msg

@@ -17,7 +17,7 @@ func main() {
 	err := newRootCommand().ExecuteContext(ctx)
 	code := exitCode(ctx, err)
 	if code != 0 {
-		fmt.Fprintln(os.Stderr, "zuulstate: error: "+oneLine(err, ctx))
+		fmt.Fprintln(os.Stderr, "zuulstate: error: "+oneLine(ctx, err))
 	}
 	stop()
 	os.Exit(code)
