@@ -66,28 +66,15 @@ func (s *Store) path(key string) (string, error) {
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
 }
 
-// checkKey rejects keys that could escape the root or that do not map to
-// exactly one file: absolute, "." or ".." segments, empty segments, and
-// backslashes (a separator on Windows). Segments that look like temp files are
-// rejected too, because List would hide them.
+// checkKey adds to storage.CheckKey that segments looking like temp files
+// are reserved, because List hides them.
 func checkKey(key string) error {
-	if key == "" {
-		return errors.New("invalid key: empty")
-	}
-	if strings.Contains(key, `\`) {
-		return fmt.Errorf("invalid key %q: contains a backslash", key)
-	}
-	if strings.HasPrefix(key, "/") {
-		return fmt.Errorf("invalid key %q: absolute", key)
+	if err := storage.CheckKey(key); err != nil {
+		return err
 	}
 	for seg := range strings.SplitSeq(key, "/") {
-		switch {
-		case seg == "":
-			return fmt.Errorf("invalid key %q: empty path segment", key)
-		case seg == "." || seg == "..":
-			return fmt.Errorf("invalid key %q: %q segment", key, seg)
-		case IsTempName(seg):
-			return fmt.Errorf("invalid key %q: segments starting with %q are reserved", key, tempPrefix)
+		if IsTempName(seg) {
+			return fmt.Errorf("%w %q: segments starting with %q are reserved", storage.ErrInvalidKey, key, tempPrefix)
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
@@ -108,29 +107,4 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(storage.ObjectI
 		return fe.err
 	}
 	return s.mapErr(ctx, "list", prefix, err)
-}
-
-// checkKey applies the same key rules as the local backend, so repositories
-// stay portable between backends even though S3 itself would accept these
-// keys: no absolute keys, "." or ".." segments, empty segments (including a
-// trailing "/", which S3 tools treat as a folder marker), or backslashes.
-func checkKey(key string) error {
-	if key == "" {
-		return errors.New("invalid key: empty")
-	}
-	if strings.Contains(key, `\`) {
-		return fmt.Errorf("invalid key %q: contains a backslash", key)
-	}
-	if strings.HasPrefix(key, "/") {
-		return fmt.Errorf("invalid key %q: absolute", key)
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		switch seg {
-		case "":
-			return fmt.Errorf("invalid key %q: empty path segment", key)
-		case ".", "..":
-			return fmt.Errorf("invalid key %q: %q segment", key, seg)
-		}
-	}
-	return nil
 }

@@ -119,7 +119,7 @@ func newStore(cfg Config) (*Store, error) {
 	}
 	prefix := strings.Trim(cfg.Prefix, "/")
 	if prefix != "" {
-		if err := checkKey(prefix); err != nil {
+		if err := storage.CheckKey(prefix); err != nil {
 			return nil, fmt.Errorf("s3: prefix: %w", err)
 		}
 		prefix += "/"
@@ -210,7 +210,7 @@ func (s *Store) String() string { return s.name }
 
 // object validates key and returns its object name in the bucket.
 func (s *Store) object(key string) (string, error) {
-	if err := checkKey(key); err != nil {
+	if err := storage.CheckKey(key); err != nil {
 		return "", err
 	}
 	return s.prefix + key, nil
