@@ -30,6 +30,20 @@ type Restorer interface {
 	Restore(ctx context.Context, part snapshot.Part, r io.Reader) error
 }
 
+// Opener opens the raw stream of one part. finish must be called once the
+// stream has been consumed: it reads what is left, checks size and sha256
+// against the manifest, and releases the stream.
+type Opener func(ctx context.Context, p snapshot.Part) (r io.Reader, finish func() error, err error)
+
+// SetRestorer is a Restorer that needs all of its selected parts at once,
+// because they must be loaded in an order of its own or in parallel (a
+// database's schema before its tables' data, data before views). Run calls
+// RestoreSet once per source instead of Restore per part.
+type SetRestorer interface {
+	Restorer
+	RestoreSet(ctx context.Context, parts []snapshot.Part, open Opener) error
+}
+
 // Options for Run.
 type Options struct {
 	// Include selects parts by "source" or "source/name"; empty means all
@@ -116,14 +130,54 @@ func Run(ctx context.Context, repo *repository.Repository, m *snapshot.Manifest,
 		}
 		log.Info("parts verified", "parts", len(parts), "duration", time.Since(start).Round(time.Millisecond))
 	}
+	done := map[string]bool{}
 	for _, p := range parts {
 		start := time.Now()
+		if sr, ok := byName[p.Source].(SetRestorer); ok {
+			if done[p.Source] {
+				continue
+			}
+			done[p.Source] = true
+			if err := sr.RestoreSet(ctx, partsOf(parts, p.Source), opener(repo)); err != nil {
+				return nil, fmt.Errorf("restore source %s: %w", p.Source, err)
+			}
+			log.Info("source restored", "source", p.Source, "duration", time.Since(start).Round(time.Millisecond))
+			continue
+		}
 		if err := restorePart(ctx, repo, byName[p.Source], p); err != nil {
 			return nil, err
 		}
 		log.Info("part restored", "source", p.Source, "part", p.Name, "raw_bytes", p.RawSize, "duration", time.Since(start).Round(time.Millisecond))
 	}
 	return parts, nil
+}
+
+func partsOf(parts []snapshot.Part, source string) []snapshot.Part {
+	var out []snapshot.Part
+	for _, p := range parts {
+		if p.Source == source {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func opener(repo *repository.Repository) Opener {
+	return func(ctx context.Context, p snapshot.Part) (io.Reader, func() error, error) {
+		dec, closer, err := repo.OpenPart(ctx, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		finish := func() error {
+			err := dec.Finish()
+			closer.Close()
+			if err != nil {
+				return fmt.Errorf("part %s/%s: the restored data is incomplete or wrong: %w", p.Source, p.Name, err)
+			}
+			return nil
+		}
+		return dec, finish, nil
+	}
 }
 
 func restorePart(ctx context.Context, repo *repository.Repository, r Restorer, p snapshot.Part) error {
