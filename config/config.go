@@ -20,10 +20,11 @@ var ErrInvalid = errors.New("invalid configuration")
 type Config struct {
 	Repository Repository `yaml:"repository"`
 	// Host names this machine in manifests and locks; default: hostname.
-	Host      string    `yaml:"host,omitempty"`
-	Tags      []string  `yaml:"tags,omitempty"`
-	Sources   Sources   `yaml:"sources"`
-	Retention Retention `yaml:"retention,omitempty"`
+	Host      string      `yaml:"host,omitempty"`
+	Tags      []string    `yaml:"tags,omitempty"`
+	Sources   Sources     `yaml:"sources"`
+	Restore   RestoreConf `yaml:"restore,omitempty"`
+	Retention Retention   `yaml:"retention,omitempty"`
 }
 
 // Repository says where snapshots are stored and how they are encoded.
@@ -72,7 +73,8 @@ type Encryption struct {
 
 // Sources lists what a backup contains. Later sources add fields here.
 type Sources struct {
-	Paths []PathItem `yaml:"paths,omitempty"`
+	Paths   []PathItem     `yaml:"paths,omitempty"`
+	MariaDB *MariaDBSource `yaml:"mariadb,omitempty"`
 }
 
 // PathItem is one host directory backed up as a tar stream.
@@ -145,6 +147,9 @@ func (c *Config) applyDefaults() {
 		if s.Parallel == 0 {
 			s.Parallel = 2
 		}
+	}
+	if c.Sources.MariaDB != nil {
+		c.Sources.MariaDB.applyDefaults()
 	}
 	if c.Retention.OrphanGrace == 0 {
 		c.Retention.OrphanGrace = 24 * time.Hour

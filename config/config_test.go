@@ -12,7 +12,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestExampleParses(t *testing.T) {
 	c, err := Load("../examples/zuulstate.yaml", env(map[string]string{
-		"ZUULSTATE_S3_ACCESS_KEY": "AKIAEXAMPLE", "ZUULSTATE_S3_SECRET_KEY": "s3cr3t-value",
+		"ZUULSTATE_S3_ACCESS_KEY": "AKIAEXAMPLE", "ZUULSTATE_S3_SECRET_KEY": "s3cr3t-value", "ZUULSTATE_MARIADB_PASSWORD": "db-pass-value",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +24,7 @@ func TestExampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(out), "s3cr3t-value") || strings.Contains(string(out), "AKIAEXAMPLE") {
+	if strings.Contains(string(out), "s3cr3t-value") || strings.Contains(string(out), "db-pass-value") || strings.Contains(string(out), "AKIAEXAMPLE") {
 		t.Fatalf("secret leaked into redacted output:\n%s", out)
 	}
 }
@@ -84,6 +84,35 @@ func TestSecretNeverPrints(t *testing.T) {
 	for _, out := range []string{s.String(), s.GoString()} {
 		if strings.Contains(out, "hunter2") {
 			t.Fatalf("secret printed: %s", out)
+		}
+	}
+}
+
+func TestMariaDBConfig(t *testing.T) {
+	y := "repository:\n  local: {path: /x}\nsources:\n  mariadb:\n    addr: 127.0.0.1:3306\n    user: zuul\n" +
+		"restore:\n  mariadb:\n    addr: 127.0.0.1:3307\n    db_map: {zuul: zuul_dev}\n"
+	c, err := Parse("t", []byte(y), env(map[string]string{"ZUULSTATE_MARIADB_PASSWORD": "pw"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources.MariaDB.Databases; len(got) != 1 || got[0] != "zuul" {
+		t.Fatalf("default databases: %v", got)
+	}
+	conn, dbMap, _, ok := c.MariaDBTarget()
+	if !ok || conn.Addr != "127.0.0.1:3307" || conn.User != "zuul" || conn.Password.Reveal() != "pw" || dbMap["zuul"] != "zuul_dev" {
+		t.Fatalf("restore target: %+v %v %v", conn, dbMap, ok)
+	}
+	out, _ := c.Redacted()
+	if strings.Contains(string(out), "pw\n") {
+		t.Fatalf("password in redacted output:\n%s", out)
+	}
+	for name, bad := range map[string]string{
+		"no addr":  "repository:\n  local: {path: /x}\nsources:\n  mariadb: {user: u}\n",
+		"both":     "repository:\n  local: {path: /x}\nsources:\n  mariadb: {user: u, addr: 'a:1', socket: /s}\n",
+		"all+name": "repository:\n  local: {path: /x}\nsources:\n  mariadb: {user: u, addr: 'a:1', databases: [all, zuul]}\n",
+	} {
+		if _, err := Parse("t", []byte(bad), env(nil)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: got %v", name, err)
 		}
 	}
 }

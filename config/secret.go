@@ -88,6 +88,16 @@ func (c *Config) resolveSecrets(getenv func(string) string) error {
 			}
 		}
 	}
+	if m := c.Sources.MariaDB; m != nil {
+		if err := resolveSecret("sources.mariadb.password", &m.Password, m.PasswordFile, "ZUULSTATE_MARIADB_PASSWORD", getenv); err != nil {
+			return err
+		}
+	}
+	if m := c.Restore.MariaDB; m != nil {
+		if err := resolveSecret("restore.mariadb.password", &m.Password, m.PasswordFile, "ZUULSTATE_MARIADB_RESTORE_PASSWORD", getenv); err != nil {
+			return err
+		}
+	}
 	e := &c.Repository.Encryption
 	if f := getenv("ZUULSTATE_AGE_IDENTITY_FILE"); f != "" {
 		e.IdentityFile, e.Identity = f, Secret{}

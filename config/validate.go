@@ -93,6 +93,12 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	if m := c.Sources.MariaDB; m != nil {
+		errs = append(errs, m.validate()...)
+	}
+	if r := c.Restore.MariaDB; r != nil && r.TLS != nil && (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("restore.mariadb.tls: cert_file and key_file go together"))
+	}
 	for _, t := range c.Tags {
 		if err := snapshot.CheckName("tag", t); err != nil {
 			errs = append(errs, err)

@@ -276,9 +276,14 @@ launch_mariadb() {
 		touch "$dir/initialized"
 	fi
 	rm -f "$dir/mariadb.sock"
+	# prod writes a binary log (as a production server does) so backups record
+	# binlog file/position and GTID; dev does not. Both keep the default
+	# max_allowed_packet (16M): tests need values larger than it.
+	local extra=()
+	[[ $inst != prod ]] || extra=(--log-bin="$dir/binlog" --server-id=1 --binlog-format=ROW)
 	launch "$name" "$dir/mariadbd.log" mariadbd --no-defaults \
 		--datadir="$dir/data" --socket="$dir/mariadb.sock" --pid-file="$dir/mariadbd.pid" \
-		--port="$port" --bind-address=127.0.0.1 --user="$ME" --skip-name-resolve
+		--port="$port" --bind-address=127.0.0.1 --user="$ME" --skip-name-resolve "${extra[@]}"
 	say "$name: started on 127.0.0.1:$port"
 }
 
