@@ -7,8 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zuulstate/zuulstate/backup"
-	bpaths "github.com/zuulstate/zuulstate/backup/paths"
-	"github.com/zuulstate/zuulstate/config"
 	"github.com/zuulstate/zuulstate/repository"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
@@ -59,20 +57,4 @@ interrupted run deletes its parts, writes no manifest and exits non-zero.`,
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "tag the snapshot (repeatable)")
 	cmd.Flags().DurationVar(&lockWait, "lock-wait", 0, "wait this long for a locked repository instead of failing")
 	return cmd
-}
-
-// snapshotters builds the configured sources.
-func snapshotters(cfg *config.Config) ([]backup.Snapshotter, error) {
-	var out []backup.Snapshotter
-	if len(cfg.Sources.Paths) > 0 {
-		s := &bpaths.Snapshotter{}
-		for _, p := range cfg.Sources.Paths {
-			s.Items = append(s.Items, bpaths.Item{Name: p.Name, Path: p.Path, Exclude: p.Exclude})
-		}
-		out = append(out, s)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no sources configured: add sources.paths (see examples/zuulstate.yaml)", config.ErrInvalid)
-	}
-	return out, nil
 }

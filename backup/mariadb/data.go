@@ -1,0 +1,235 @@
+package mariadb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/zuulstate/zuulstate/sqlstream"
+)
+
+// loadSession is the session every part sets up on load.
+const loadSession = "SET SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO', time_zone='+00:00', foreign_key_checks=0, unique_checks=0"
+
+// largeValue is the encoded size above which a value of an oversized row
+// is sent through a user variable in pieces.
+const largeValue = 1024
+
+// task is one data part: a table, or one primary key range of it.
+type task struct {
+	t        *tableInfo
+	chunk    int
+	chunks   int
+	from, to *big.Int // [from, to); nil = open
+	part     string
+}
+
+func (k *task) bounds() (where string, args []any) {
+	var conds []string
+	pk := sqlstream.QuoteIdent(k.t.pk)
+	if k.from != nil {
+		conds, args = append(conds, pk+" >= ?"), append(args, bigArg(k.from))
+	}
+	if k.to != nil {
+		conds, args = append(conds, pk+" < ?"), append(args, bigArg(k.to))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func bigArg(v *big.Int) any {
+	if v.IsInt64() {
+		return v.Int64()
+	}
+	return v.Uint64()
+}
+
+func bigString(v *big.Int) string {
+	if v == nil {
+		return ""
+	}
+	return v.String()
+}
+
+func partHeader(db, part string) string {
+	return "zuulstate mariadb dump, format 1; database " + sqlstream.QuoteIdent(db) + ", part " + part
+}
+
+// dumpData streams one data part. The SELECT is prepared so that FLOAT and
+// DOUBLE arrive through the binary protocol as float32/float64.
+func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Writer) (DataMeta, error) {
+	t := k.t
+	meta := DataMeta{Database: t.db, Table: t.name, Chunk: k.chunk, Chunks: k.chunks, History: t.history,
+		From: bigString(k.from), To: bigString(k.to)}
+	if k.chunks > 1 {
+		meta.Key = t.pk
+	}
+	names := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		names[i] = sqlstream.QuoteIdent(c.name)
+		meta.Columns = append(meta.Columns, c.name)
+	}
+	w := sqlstream.NewWriter(out, partHeader(t.db, k.part))
+	head := []string{"/*!40101 SET NAMES binary */", loadSession, "USE " + sqlstream.QuoteIdent(t.db)}
+	if t.history {
+		head = append(head, "SET SESSION system_versioning_insert_history=1")
+	}
+	for _, s := range head {
+		if err := w.Statement(s); err != nil {
+			return meta, err
+		}
+	}
+	if len(t.cols) == 0 {
+		return meta, w.Close()
+	}
+	q := "SELECT " + strings.Join(names, ",") + " FROM " + sqlstream.QuoteIdent(t.db) + "." + sqlstream.QuoteIdent(t.name)
+	if t.history {
+		q += " FOR SYSTEM_TIME ALL"
+	}
+	where, args := k.bounds()
+	stmt, err := conn.PrepareContext(ctx, q+where)
+	if err != nil {
+		return meta, err
+	}
+	defer func() { _ = stmt.Close() }()
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return meta, err
+	}
+	defer func() { _ = rows.Close() }()
+
+	prefix := "INSERT INTO " + sqlstream.QuoteIdent(t.name) + " (" + strings.Join(names, ",") + ") VALUES "
+	vals := newRowValues(t.cols)
+	stmtBuf := make([]byte, 0, limit+4096)
+	var tuple []byte
+	flush := func() error {
+		if len(stmtBuf) == 0 {
+			return nil
+		}
+		err := w.StatementBytes(stmtBuf)
+		stmtBuf = stmtBuf[:0]
+		return err
+	}
+	for rows.Next() {
+		if err := rows.Scan(vals.dest...); err != nil {
+			return meta, err
+		}
+		meta.Rows++
+		if tuple, err = appendTuple(tuple[:0], vals, nil); err != nil {
+			return meta, err
+		}
+		if len(prefix)+len(tuple) > limit {
+			if err := flush(); err != nil {
+				return meta, err
+			}
+			if err := writeLargeRow(w, vals, prefix, limit); err != nil {
+				return meta, err
+			}
+			continue
+		}
+		if len(stmtBuf) > 0 && len(stmtBuf)+1+len(tuple) > limit {
+			if err := flush(); err != nil {
+				return meta, err
+			}
+		}
+		if len(stmtBuf) == 0 {
+			stmtBuf = append(stmtBuf, prefix...)
+		} else {
+			stmtBuf = append(stmtBuf, ',')
+		}
+		stmtBuf = append(stmtBuf, tuple...)
+	}
+	if err := rows.Err(); err != nil {
+		return meta, err
+	}
+	if err := flush(); err != nil {
+		return meta, err
+	}
+	return meta, w.Close()
+}
+
+// appendTuple appends "(v1,v2,…)"; columns present in vars are written as
+// their expression instead of their value.
+func appendTuple(dst []byte, vals *rowValues, vars map[int]string) ([]byte, error) {
+	dst = append(dst, '(')
+	for i := range vals.cols {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if e, ok := vars[i]; ok {
+			dst = append(dst, e...)
+			continue
+		}
+		var err error
+		if dst, err = vals.appendValue(dst, i); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, ')'), nil
+}
+
+// writeLargeRow writes a row too large for one statement: every large
+// value is built up in a user variable (@zs_vN) by SET statements of
+// hex pieces within the limit, then one INSERT uses the variables.
+func writeLargeRow(w *sqlstream.Writer, vals *rowValues, prefix string, limit int) error {
+	vars := map[int]string{}
+	piece := (limit - 64) / 2
+	var buf []byte
+	for i := range vals.cols {
+		if vals.isNull(i) {
+			continue
+		}
+		enc, err := vals.appendValue(buf[:0], i)
+		if err != nil {
+			return err
+		}
+		if len(enc) <= largeValue {
+			continue
+		}
+		v := "@zs_v" + strconv.Itoa(i)
+		raw, expr, ok := vals.payload(i, v)
+		if !ok {
+			continue
+		}
+		for off := 0; off == 0 || off < len(raw); off += piece {
+			chunk := raw[off:min(off+piece, len(raw))]
+			buf = append(buf[:0], "SET "+v+" = "...)
+			if off == 0 {
+				buf = sqlstream.AppendHex(buf, chunk)
+			} else {
+				buf = append(buf, "CONCAT("+v+","...)
+				buf = append(sqlstream.AppendHex(buf, chunk), ')')
+			}
+			if err := w.StatementBytes(buf); err != nil {
+				return err
+			}
+		}
+		vars[i] = expr
+	}
+	tuple, err := appendTuple(append(buf[:0], prefix...), vals, vars)
+	if err != nil {
+		return err
+	}
+	if len(tuple) > limit {
+		return fmt.Errorf("row needs a %d-byte statement even with its large values split (limit %d)", len(tuple), limit)
+	}
+	if err := w.StatementBytes(tuple); err != nil {
+		return err
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	var reset []string
+	for i := range vals.cols {
+		if _, ok := vars[i]; ok {
+			reset = append(reset, "@zs_v"+strconv.Itoa(i)+" = NULL")
+		}
+	}
+	return w.Statement("SET " + strings.Join(reset, ", "))
+}

@@ -1,0 +1,136 @@
+package mariadb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/big"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/zuulstate/zuulstate/backup"
+	"github.com/zuulstate/zuulstate/sqlstream"
+)
+
+// planTasks makes one task per table, or per primary key range for tables
+// with a single integer key and more than chunkRows estimated rows. The
+// bounds need not match the snapshot: the first and last ranges are open.
+// Largest tables go first so the pool finishes together.
+func planTasks(ctx context.Context, conn *sql.Conn, dbs []*dbInfo, chunkRows int64) ([]*task, error) {
+	var tasks []*task
+	for _, d := range dbs {
+		for _, t := range d.tables {
+			bounds, err := chunkBounds(ctx, conn, t, chunkRows)
+			if err != nil {
+				return nil, fmt.Errorf("database %s table %s: %w", t.db, t.name, err)
+			}
+			n := len(bounds) + 1
+			for i := range n {
+				k := &task{t: t, chunk: i, chunks: n, part: DataPartName(t.db, t.name, i)}
+				if i > 0 {
+					k.from = bounds[i-1]
+				}
+				if i < n-1 {
+					k.to = bounds[i]
+				}
+				t.parts = append(t.parts, k.part)
+				tasks = append(tasks, k)
+			}
+		}
+	}
+	slices.SortStableFunc(tasks, func(a, b *task) int {
+		return cmp.Compare(b.t.estRows/int64(b.chunks), a.t.estRows/int64(a.chunks))
+	})
+	return tasks, nil
+}
+
+// chunkBounds returns the inner boundaries of the table's key ranges.
+func chunkBounds(ctx context.Context, conn *sql.Conn, t *tableInfo, chunkRows int64) ([]*big.Int, error) {
+	if t.pk == "" || t.estRows <= chunkRows {
+		return nil, nil
+	}
+	var lo, hi sql.NullString
+	q := "SELECT MIN(" + sqlstream.QuoteIdent(t.pk) + "), MAX(" + sqlstream.QuoteIdent(t.pk) + ") FROM " +
+		sqlstream.QuoteIdent(t.db) + "." + sqlstream.QuoteIdent(t.name)
+	if err := conn.QueryRowContext(ctx, q).Scan(&lo, &hi); err != nil {
+		return nil, err
+	}
+	if !lo.Valid || !hi.Valid {
+		return nil, nil
+	}
+	minV, ok1 := new(big.Int).SetString(lo.String, 10)
+	maxV, ok2 := new(big.Int).SetString(hi.String, 10)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("primary key range %q..%q is not integer", lo.String, hi.String)
+	}
+	n := big.NewInt((t.estRows + chunkRows - 1) / chunkRows)
+	span := new(big.Int).Sub(maxV, minV)
+	span.Add(span, big.NewInt(1))
+	step := new(big.Int).Quo(span, n)
+	if step.Sign() <= 0 {
+		return nil, nil
+	}
+	var out []*big.Int
+	for b := new(big.Int).Add(minV, step); b.Cmp(maxV) <= 0 && int64(len(out)) < n.Int64()-1; b = new(big.Int).Add(b, step) {
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// runTasks dumps the tasks on the worker connections, each task one part.
+func runTasks(ctx context.Context, sc *snapshotConns, tasks []*task, limit int, sink backup.PartSink) error {
+	g, ctx := errgroup.WithContext(ctx)
+	ch := make(chan *task)
+	var mu sync.Mutex
+	for _, conn := range sc.workers {
+		g.Go(func() error {
+			for k := range ch {
+				if err := runTask(ctx, conn, k, limit, sink, &mu); err != nil {
+					return fmt.Errorf("database %s table %s: %w", k.t.db, k.t.name, err)
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(ch)
+		for _, k := range tasks {
+			select {
+			case ch <- k:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+func runTask(ctx context.Context, conn *sql.Conn, k *task, limit int, sink backup.PartSink, mu *sync.Mutex) error {
+	if k.chunk == 0 && strings.HasSuffix(k.t.name, "alembic_version") {
+		q := "SELECT version_num FROM " + sqlstream.QuoteIdent(k.t.db) + "." + sqlstream.QuoteIdent(k.t.name) + " ORDER BY 1"
+		if heads, err := queryStrings(ctx, conn, q); err == nil {
+			mu.Lock()
+			k.t.alembic = strings.Join(heads, ",")
+			mu.Unlock()
+		}
+	}
+	var rows int64
+	err := sink.WritePart(ctx, k.part, func(ctx context.Context, out io.Writer) (any, error) {
+		m, err := dumpData(ctx, conn, k, limit, out)
+		rows = m.Rows
+		return m, err
+	})
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	k.t.rows += rows
+	mu.Unlock()
+	return nil
+}

@@ -1,0 +1,338 @@
+// Command benchdb measures zuulstate's mariadb source against the stock
+// tools on a Zuul-shaped database, side by side in one run, and records
+// peak RSS (issue 3):
+//
+//   - dump: `mariadb-dump --single-transaction --routines --events --triggers
+//     DB | zstd -3 -T0 > file` against `zuulstate backup` (mariadb source,
+//     local repository);
+//   - restore: `zstd -dc file | mariadb DB_copy` on the dev server against
+//     `zuulstate restore latest --db-map DB=DB_copy --force`.
+//
+// The database is generated once on the prod server by scripts/zuuldb
+// (kept between runs). Each variant runs -runs times after syscall.Sync();
+// the median is reported. Passwords go through the environment (MYSQL_PWD
+// for the stock clients, ZUULSTATE_MARIADB_PASSWORD for zuulstate), never
+// argv. When zuulstate cannot do the mariadb parts yet, its rows are skipped
+// with the reason.
+//
+//	eval "$(scripts/dev-services.sh env)"
+//	go build -o bin/zuulstate ./cmd/zuulstate && go run ./scripts/benchdb -bin bin/zuulstate
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Adjust here when the CLI or configuration keys change.
+const (
+	// configTemplate is the zuulstate configuration: the mariadb source is
+	// the only source, the repository is local. %[1]s prod addr, %[2]s dev
+	// addr, %[3]s user, %[4]s password file, %[5]s database, %[6]s copy,
+	// %[7]s repository path.
+	configTemplate = `sources:
+  mariadb:
+    addr: %[1]s
+    user: %[3]s
+    password_file: %[4]s
+    databases: [%[5]s]
+restore:
+  mariadb:
+    addr: %[2]s
+    user: %[3]s
+    password_file: %[4]s
+repository:
+  local:
+    path: %[7]s
+`
+)
+
+// backupArgs and restoreArgs are the zuulstate command lines.
+func backupArgs(config string) []string {
+	return []string{"backup", "--quiet", "--config", config}
+}
+
+// checkArgs validates the configuration before anything is measured.
+func checkArgs(config string) []string {
+	return []string{"config", "check", "--config", config}
+}
+
+func restoreArgs(config, db, copyDB string) []string {
+	return []string{"restore", "latest", "--quiet", "--config", config, "--db-map", db + "=" + copyDB, "--force"}
+}
+
+func main() {
+	var (
+		work   = flag.String("work", "/var/tmp/zuulstate-benchdb", "directory for the dump file, the config and the local repository")
+		bin    = flag.String("bin", "bin/zuulstate", "zuulstate binary")
+		db     = flag.String("db", "zuul_bench", "database generated on the prod server")
+		size   = flag.String("size", "1GiB", "size of the generated database (scripts/zuuldb -size)")
+		runs   = flag.Int("runs", 3, "runs per variant (the median is reported)")
+		noZuul = flag.Bool("baseline-only", false, "measure only the stock tools")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{work: *work, bin: *bin, db: *db, copyDB: *db + "_copy", size: *size, runs: *runs}
+	if err := b.run(ctx, !*noZuul); err != nil {
+		fmt.Fprintln(os.Stderr, "benchdb:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	work, bin, db, copyDB, size string
+	runs                        int
+	prod, dev, user, password   string
+}
+
+type result struct {
+	name    string
+	wall    time.Duration
+	maxRSS  int64 // KiB, largest process of the run
+	skipped string
+}
+
+func (b *bench) run(ctx context.Context, withZuul bool) error {
+	b.prod = os.Getenv("ZUULSTATE_TEST_MARIADB_PROD_ADDR")
+	b.dev = os.Getenv("ZUULSTATE_TEST_MARIADB_DEV_ADDR")
+	b.user = os.Getenv("ZUULSTATE_TEST_MARIADB_USER")
+	b.password = os.Getenv("ZUULSTATE_TEST_MARIADB_PASSWORD")
+	if b.prod == "" || b.dev == "" || b.user == "" || b.password == "" {
+		return fmt.Errorf(`MariaDB servers not configured: run eval "$(scripts/dev-services.sh env)"`)
+	}
+	for _, tool := range []string{"mariadb-dump", "mariadb", "zstd", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(b.work, 0o700); err != nil {
+		return err
+	}
+	gen := exec.CommandContext(ctx, "go", "run", "./scripts/zuuldb", "-addr", b.prod, "-user", b.user, "-db", b.db, "-size", b.size)
+	gen.Stdout, gen.Stderr = os.Stdout, os.Stderr
+	gen.Env = append(os.Environ(), "ZUULSTATE_TEST_MARIADB_PASSWORD="+b.password)
+	if err := gen.Run(); err != nil {
+		return fmt.Errorf("generating %s: %w", b.db, err)
+	}
+	dbSize, err := b.sql(ctx, b.prod, "SELECT SUM(DATA_LENGTH + INDEX_LENGTH) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '"+b.db+"'")
+	if err != nil {
+		return err
+	}
+
+	file := filepath.Join(b.work, b.db+".sql.zst")
+	prodHost, prodPort := splitAddr(b.prod)
+	devHost, devPort := splitAddr(b.dev)
+	stockEnv := []string{"MYSQL_PWD=" + b.password}
+	dump := fmt.Sprintf("mariadb-dump --no-defaults --protocol=tcp -h%s -P%s -u%s --single-transaction --routines --events --triggers %s | zstd -q -3 -T0 -o %s -f",
+		prodHost, prodPort, b.user, b.db, file)
+	baseDump, err := b.median(ctx, stockEnv, nil, "sh", "-c", dump)
+	if err != nil {
+		return fmt.Errorf("baseline dump: %w", err)
+	}
+	baseDump.name = "mariadb-dump \\| zstd -3 -T0 > file (baseline)"
+	st, err := os.Stat(file)
+	if err != nil {
+		return err
+	}
+	load := fmt.Sprintf("zstd -dc %s | mariadb --no-defaults --protocol=tcp -h%s -P%s -u%s %s", file, devHost, devPort, b.user, b.copyDB)
+	recreate := func() error {
+		_, err := b.sql(ctx, b.dev, "DROP DATABASE IF EXISTS `"+b.copyDB+"`; CREATE DATABASE `"+b.copyDB+"`")
+		return err
+	}
+	baseRestore, err := b.median(ctx, stockEnv, recreate, "sh", "-c", load)
+	if err != nil {
+		return fmt.Errorf("baseline restore: %w", err)
+	}
+	baseRestore.name = "zstd -dc file \\| mariadb (baseline)"
+	baseCount, err := b.sql(ctx, b.dev, "SELECT COUNT(*) FROM `"+b.copyDB+"`.zuul_build")
+	if err != nil {
+		return err
+	}
+
+	zDump, zRestore := result{name: "zuulstate backup (mariadb, local)"}, result{name: "zuulstate restore --db-map"}
+	if withZuul {
+		b.zuulstate(ctx, &zDump, &zRestore, baseCount)
+	} else {
+		zDump.skipped, zRestore.skipped = "-baseline-only", "-baseline-only"
+	}
+
+	fmt.Printf("\ndatabase: %s, %d MiB of data and indexes (information_schema), baseline dump file %d MiB; %d runs per variant (median), %d CPUs\n\n",
+		b.db, atoi(dbSize)>>20, st.Size()>>20, b.runs, numCPU())
+	fmt.Println("| variant | wall | ratio to baseline | target | peak RSS |")
+	fmt.Println("|---|---|---|---|---|")
+	row := func(r, base result, target string) {
+		if r.skipped != "" {
+			fmt.Printf("| %s | skipped: %s | | %s | |\n", r.name, r.skipped, target)
+			return
+		}
+		fmt.Printf("| %s | %.2f s | %.2f× | %s | %d MiB |\n", r.name, r.wall.Seconds(), r.wall.Seconds()/base.wall.Seconds(), target, r.maxRSS/1024)
+	}
+	row(baseDump, baseDump, "")
+	row(zDump, baseDump, "≤ 0.70×, < 200 MiB")
+	row(baseRestore, baseRestore, "")
+	row(zRestore, baseRestore, "≤ 0.50×, < 200 MiB")
+	fmt.Println("\nratio = variant wall time / baseline wall time (lower is better); peak RSS is the largest process of the run")
+	return nil
+}
+
+// zuulstate measures backup and restore, or marks them skipped with the
+// reason when zuulstate cannot do them (yet).
+func (b *bench) zuulstate(ctx context.Context, dump, restore *result, wantBuilds string) {
+	bin, err := filepath.Abs(b.bin)
+	if err != nil {
+		dump.skipped, restore.skipped = err.Error(), err.Error()
+		return
+	}
+	if _, err := os.Stat(bin); err != nil {
+		dump.skipped, restore.skipped = "no zuulstate binary ("+err.Error()+")", "no zuulstate binary"
+		return
+	}
+	repo := filepath.Join(b.work, "repo")
+	pwFile := filepath.Join(b.work, "mariadb-password")
+	config := filepath.Join(b.work, "zuulstate.yaml")
+	err = os.RemoveAll(repo)
+	if err == nil {
+		err = os.MkdirAll(repo, 0o700)
+	}
+	if err == nil {
+		err = os.WriteFile(pwFile, []byte(b.password+"\n"), 0o600)
+	}
+	if err == nil {
+		err = os.WriteFile(config, fmt.Appendf(nil, configTemplate, b.prod, b.dev, b.user, pwFile, b.db, b.copyDB, repo), 0o600)
+	}
+	if err != nil {
+		dump.skipped, restore.skipped = err.Error(), err.Error()
+		return
+	}
+	// One trial run first: a clear reason to skip instead of a failed bench.
+	if msg := tryRun(ctx, bin, checkArgs(config)...); msg != "" {
+		dump.skipped, restore.skipped = "config not accepted: "+msg, "config not accepted"
+		return
+	}
+	r, err := b.median(ctx, nil, nil, bin, backupArgs(config)...)
+	if err != nil {
+		dump.skipped, restore.skipped = "backup failed: "+err.Error(), "no backup"
+		return
+	}
+	r.name = dump.name
+	*dump = r
+	recreate := func() error {
+		_, err := b.sql(ctx, b.dev, "DROP DATABASE IF EXISTS `"+b.copyDB+"`")
+		return err
+	}
+	r, err = b.median(ctx, nil, recreate, bin, restoreArgs(config, b.db, b.copyDB)...)
+	if err != nil {
+		restore.skipped = "restore failed: " + err.Error()
+		return
+	}
+	r.name = restore.name
+	*restore = r
+	got, err := b.sql(ctx, b.dev, "SELECT COUNT(*) FROM `"+b.copyDB+"`.zuul_build")
+	if err != nil || got != wantBuilds {
+		restore.skipped = fmt.Sprintf("restored zuul_build has %s rows, the baseline %s (%v)", got, wantBuilds, err)
+	}
+}
+
+// tryRun runs a command and returns "" on success, else its error and the
+// first line of its output.
+func tryRun(ctx context.Context, name string, args ...string) string {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err == nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return fmt.Sprintf("%v: %s", err, line)
+}
+
+// sql runs statements with the mariadb client (password in MYSQL_PWD) and
+// returns the output, tab-separated without headers.
+func (b *bench) sql(ctx context.Context, addr, query string) (string, error) {
+	host, port := splitAddr(addr)
+	cmd := exec.CommandContext(ctx, "mariadb", "--no-defaults", "--protocol=tcp", "-h"+host, "-P"+port, "-u"+b.user, "-N", "-B", "-e", query)
+	cmd.Env = append(os.Environ(), "MYSQL_PWD="+b.password)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("mariadb -e %q: %w: %s", query, err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// median runs the command runs times, each after before (if set) and a
+// sync, and returns the run with the median wall time.
+func (b *bench) median(ctx context.Context, env []string, before func() error, name string, args ...string) (result, error) {
+	var rs []result
+	for range b.runs {
+		if before != nil {
+			if err := before(); err != nil {
+				return result{}, err
+			}
+		}
+		r, err := measure(ctx, env, name, args...)
+		if err != nil {
+			return r, err
+		}
+		fmt.Fprintf(os.Stderr, "benchdb: %s %s: %.2f s, %d MiB\n", filepath.Base(name), abbrev(strings.Join(args, " ")), r.wall.Seconds(), r.maxRSS/1024)
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
+	return rs[len(rs)/2], nil
+}
+
+func measure(ctx context.Context, env []string, name string, args ...string) (result, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, io.MultiWriter(os.Stderr, &stderr)
+	cmd.Env = append(os.Environ(), env...)
+	// No dirty pages from the previous run are billed to this one.
+	syscall.Sync()
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%s %s: %w: %s", name, abbrev(strings.Join(args, " ")), err, abbrev(stderr.String()))
+	}
+	r := result{wall: time.Since(start)}
+	// For sh -c pipelines this is the largest process of the pipeline
+	// (RUSAGE_CHILDREN semantics of wait4 on the shell).
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss
+	}
+	return r, nil
+}
+
+func splitAddr(addr string) (string, string) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return addr, "3306"
+	}
+	return addr[:i], addr[i+1:]
+}
+
+func abbrev(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 160 {
+		return s[:160] + "…"
+	}
+	return s
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64) // 0 when the size is unknown
+	return n
+}
+
+func numCPU() int { return runtime.NumCPU() }
