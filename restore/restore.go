@@ -63,10 +63,10 @@ func Select(m *snapshot.Manifest, restorers map[string]Restorer, include []strin
 	var out []snapshot.Part
 	used := make([]bool, len(include))
 	for _, p := range m.Parts {
-		match := len(include) == 0
+		match := Included(include, p)
 		for i, inc := range include {
-			if inc == p.Source || inc == p.Source+"/"+p.Name {
-				match, used[i] = true, true
+			if matches(inc, p) {
+				used[i] = true
 			}
 		}
 		if !match {
@@ -89,6 +89,24 @@ func Select(m *snapshot.Manifest, restorers map[string]Restorer, include []strin
 		return nil, fmt.Errorf("snapshot %s has nothing to restore with the configured restorers (parts: %s)", m.ID, partNames(m))
 	}
 	return out, nil
+}
+
+// Included reports whether include ("source" or "source/name" entries;
+// empty means everything) selects part p.
+func Included(include []string, p snapshot.Part) bool {
+	if len(include) == 0 {
+		return true
+	}
+	for _, inc := range include {
+		if matches(inc, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func matches(inc string, p snapshot.Part) bool {
+	return inc == p.Source || inc == p.Source+"/"+p.Name
 }
 
 func partNames(m *snapshot.Manifest) string {

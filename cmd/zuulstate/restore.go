@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,13 @@ is refused unless --force, which drops it first.`,
 			if err != nil {
 				return err
 			}
+			defer func() {
+				for _, r := range restorers {
+					if c, ok := r.(io.Closer); ok {
+						_ = c.Close() // connection pools; nothing left to report
+					}
+				}
+			}()
 			parts, err := restore.Run(ctx, repo, m, restorers, restore.Options{
 				Include: f.include, SkipVerify: f.skipVfy, DryRun: f.dryRun, Log: a.log,
 			})
@@ -100,7 +108,7 @@ func (f *restoreFlags) restorers(a *app, cfg *config.Config, m *snapshot.Manifes
 	var mdb *rmariadb.Restorer
 	sources := map[string]bool{}
 	for _, p := range m.Parts {
-		if restoreIncluded(f.include, p) {
+		if restore.Included(f.include, p) {
 			sources[p.Source] = true
 		}
 	}
@@ -152,16 +160,4 @@ func (f *restoreFlags) restorers(a *app, cfg *config.Config, m *snapshot.Manifes
 		return lines
 	}
 	return out, plan, nil
-}
-
-func restoreIncluded(include []string, p snapshot.Part) bool {
-	if len(include) == 0 {
-		return true
-	}
-	for _, inc := range include {
-		if inc == p.Source || inc == p.Source+"/"+p.Name {
-			return true
-		}
-	}
-	return false
 }
