@@ -33,7 +33,19 @@ lint:
 demo: services build
 	scripts/demo.sh
 
-# Write pipeline against `zstd -3 -T0` on 2 GiB of mixed data, local and MinIO.
-# Numbers go into BENCHMARKS.md.
+# Side-by-side benchmarks against the stock tools; numbers go into
+# BENCHMARKS.md. BENCH=pipeline or BENCH=mariadb runs one of them.
+#   pipeline: write pipeline against `zstd -3 -T0` on 2 GiB of mixed data,
+#             local and MinIO (scripts/bench).
+#   mariadb:  dump and restore of a generated 1 GiB Zuul database against
+#             mariadb-dump | zstd and zstd -dc | mariadb (scripts/benchdb).
+BENCH ?= pipeline mariadb
 bench: services build
-	eval "$$(scripts/dev-services.sh env)" && $(GO) run ./scripts/bench -bin bin/zuulstate
+	eval "$$(scripts/dev-services.sh env)"; \
+	for b in $(BENCH); do \
+		case $$b in \
+		pipeline) $(GO) run ./scripts/bench -bin bin/zuulstate ;; \
+		mariadb) $(GO) run ./scripts/benchdb -bin bin/zuulstate ;; \
+		*) echo "unknown benchmark $$b (pipeline, mariadb)"; exit 2 ;; \
+		esac; \
+	done

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"hash"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -23,33 +24,53 @@ type chunkJob struct {
 	refs    sync.WaitGroup
 }
 
-// chunkEncoder compresses a stream as a sequence of independent zstd frames
-// (a valid zstd stream; `zstd -d` and every decoder read it) on several
-// goroutines, hashes the raw bytes on another, and writes the frames in
-// order to dst. Memory is bounded by the number of chunks in flight.
-type chunkEncoder struct {
-	dst  io.Writer
-	zenc *zstd.Encoder
-	h    hash.Hash
-	n    int64
+// Chunks in flight (compressing, hashing or waiting to be written) and zstd
+// encoder states are budgeted for the whole
+// process, not per part: a database dump writes one part per worker at
+// once, and per-part buffers (workers+2 chunks of 2×4 MiB each, plus a
+// zstd state per worker) grew with workers × cores, about 2 GiB on a
+// 16-core host. With one budget, memory depends on GOMAXPROCS only
+// (BENCHMARKS.md), and the cores are shared by whichever parts have data.
+var (
+	chunkTokens = make(chan struct{}, runtime.GOMAXPROCS(0)+2)
+	chunkJobs   = sync.Pool{New: func() any { return &chunkJob{in: make([]byte, 0, chunkSize)} }}
 
-	cur     *chunkJob
-	free    chan *chunkJob
-	work    chan *chunkJob
-	order   chan *chunkJob
-	hashQ   chan *chunkJob
-	wg      sync.WaitGroup
-	sent    bool
-	mu      sync.Mutex
-	err     error
-	created int
-	max     int
+	sharedMu       sync.Mutex
+	sharedEncoders = map[int]*zstd.Encoder{}
+)
+
+// newJob returns an empty chunk to fill. Filling is not budgeted: each
+// encoder fills one chunk at a time.
+func newJob() *chunkJob { return chunkJobs.Get().(*chunkJob) }
+
+// startJob takes a token from the budget for a full chunk about to be
+// compressed, waiting for a chunk of any encoder to finish. Only chunks in
+// flight hold tokens and each finishes on its own, so this never
+// deadlocks, even when one goroutine writes several parts in turn.
+func startJob() { chunkTokens <- struct{}{} }
+
+// finishJob returns a compressed and written chunk and its token.
+func finishJob(j *chunkJob) {
+	putJob(j)
+	<-chunkTokens
 }
 
-func newChunkEncoder(dst io.Writer, level, workers int) (*chunkEncoder, error) {
+func putJob(j *chunkJob) {
+	j.in, j.out, j.done = j.in[:0], j.out[:0], nil
+	chunkJobs.Put(j)
+}
+
+// sharedEncoder returns the process's zstd encoder for level. EncodeAll is
+// safe for concurrent use and keeps at most GOMAXPROCS states.
+func sharedEncoder(level int) (*zstd.Encoder, error) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if e := sharedEncoders[level]; e != nil {
+		return e, nil
+	}
 	opts := []zstd.EOption{
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-		zstd.WithEncoderConcurrency(workers),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
 		zstd.WithZeroFrames(true),
 		// The frame checksum (xxhash of the raw bytes) would repeat, at 5%
 		// of the CPU time, what the raw sha256 in the manifest proves.
@@ -57,18 +78,46 @@ func newChunkEncoder(dst io.Writer, level, workers int) (*chunkEncoder, error) {
 	}
 	if level < 6 {
 		// zstd's own window for levels up to 5; the library's 8 MiB default
-		// costs 12 MiB more per worker for 0.01% smaller output.
+		// costs 12 MiB more per state for 0.01% smaller output.
 		opts = append(opts, zstd.WithWindowSize(2<<20))
 	}
-	zenc, err := zstd.NewWriter(nil, opts...)
+	e, err := zstd.NewWriter(nil, opts...)
 	if err != nil {
 		return nil, err
 	}
-	max := workers + 2
+	sharedEncoders[level] = e
+	return e, nil
+}
+
+// chunkEncoder compresses a stream as a sequence of independent zstd frames
+// (a valid zstd stream; `zstd -d` and every decoder read it) on several
+// goroutines, hashes the raw bytes on another, and writes the frames in
+// order to dst. Memory is bounded by the process-wide chunk budget.
+type chunkEncoder struct {
+	dst  io.Writer
+	zenc *zstd.Encoder
+	h    hash.Hash
+	n    int64
+
+	cur   *chunkJob
+	work  chan *chunkJob
+	order chan *chunkJob
+	hashQ chan *chunkJob
+	wg    sync.WaitGroup
+	sent  bool
+	mu    sync.Mutex
+	err   error
+}
+
+func newChunkEncoder(dst io.Writer, level, workers int) (*chunkEncoder, error) {
+	zenc, err := sharedEncoder(level)
+	if err != nil {
+		return nil, err
+	}
+	depth := cap(chunkTokens)
 	c := &chunkEncoder{
-		dst: dst, zenc: zenc, h: sha256.New(), max: max,
-		free: make(chan *chunkJob, max), work: make(chan *chunkJob, max),
-		order: make(chan *chunkJob, max), hashQ: make(chan *chunkJob, max),
+		dst: dst, zenc: zenc, h: sha256.New(),
+		work: make(chan *chunkJob, depth), order: make(chan *chunkJob, depth), hashQ: make(chan *chunkJob, depth),
 	}
 	for range workers {
 		c.wg.Go(c.compress)
@@ -105,11 +154,10 @@ func (c *chunkEncoder) emit() {
 	}
 }
 
-// recycle waits for the hasher too, then frees the chunk for the producer.
+// recycle waits for the hasher too, then returns the chunk to the budget.
 func (c *chunkEncoder) recycle(j *chunkJob) {
 	j.refs.Wait()
-	j.in = j.in[:0]
-	c.free <- j
+	finishJob(j)
 }
 
 func (c *chunkEncoder) fail(err error) {
@@ -126,19 +174,6 @@ func (c *chunkEncoder) failed() error {
 	return c.err
 }
 
-func (c *chunkEncoder) next() *chunkJob {
-	if c.created < c.max {
-		select {
-		case j := <-c.free:
-			return j
-		default:
-		}
-		c.created++
-		return &chunkJob{in: make([]byte, 0, chunkSize)}
-	}
-	return <-c.free // backpressure: wait for a chunk to come back
-}
-
 // Write copies p into chunks, handing each full chunk to the workers.
 func (c *chunkEncoder) Write(p []byte) (int, error) {
 	n := 0
@@ -147,7 +182,7 @@ func (c *chunkEncoder) Write(p []byte) (int, error) {
 			return n, err
 		}
 		if c.cur == nil {
-			c.cur = c.next()
+			c.cur = newJob()
 		}
 		k := copy(c.cur.in[len(c.cur.in):cap(c.cur.in)], p)
 		c.cur.in = c.cur.in[:len(c.cur.in)+k]
@@ -160,6 +195,7 @@ func (c *chunkEncoder) Write(p []byte) (int, error) {
 }
 
 func (c *chunkEncoder) submit() {
+	startJob()
 	j := c.cur
 	c.cur, c.sent = nil, true
 	c.n += int64(len(j.in))
@@ -176,9 +212,13 @@ func (c *chunkEncoder) submit() {
 func (c *chunkEncoder) Close() error {
 	if c.cur != nil && len(c.cur.in) > 0 || !c.sent {
 		if c.cur == nil {
-			c.cur = c.next()
+			c.cur = newJob()
 		}
 		c.submit()
+	}
+	if c.cur != nil { // empty, after the stream failed
+		putJob(c.cur)
+		c.cur = nil
 	}
 	close(c.work)
 	close(c.hashQ)

@@ -3,6 +3,7 @@ package sqlstream
 import (
 	"encoding/hex"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,24 +13,12 @@ import (
 // other byte is copied, so the literal reproduces raw exactly on a session
 // with SET NAMES binary and without NO_BACKSLASH_ESCAPES in sql_mode.
 func AppendString(dst, raw []byte) []byte {
+	dst = slices.Grow(dst, len(raw)+2)
 	dst = append(dst, '\'')
 	start := 0
-	for i, c := range raw {
-		var esc byte
-		switch c {
-		case '\\':
-			esc = '\\'
-		case '\'':
-			esc = '\''
-		case 0:
-			esc = '0'
-		case '\n':
-			esc = 'n'
-		case '\r':
-			esc = 'r'
-		case 0x1a:
-			esc = 'Z'
-		default:
+	for i := 0; i < len(raw); i++ {
+		esc := stringEscapes[raw[i]]
+		if esc == 0 {
 			continue
 		}
 		dst = append(dst, raw[start:i]...)
@@ -39,6 +28,12 @@ func AppendString(dst, raw []byte) []byte {
 	dst = append(dst, raw[start:]...)
 	return append(dst, '\'')
 }
+
+// stringEscapes maps each byte that AppendString escapes to the letter
+// after the backslash. Quoting is a tenth of a dump's CPU time; a table
+// lookup per byte (about 1.5 GB/s) beat both a switch and a
+// word-at-a-time scan for the six bytes (BenchmarkAppendString).
+var stringEscapes = [256]byte{'\\': '\\', '\'': '\'', 0: '0', '\n': 'n', '\r': 'r', 0x1a: 'Z'}
 
 // QuoteIdent quotes an identifier with backticks, doubling inner backticks.
 func QuoteIdent(name string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,14 +29,21 @@ type task struct {
 	part     string
 }
 
-func (k *task) bounds() (where string, args []any) {
+func (k *task) bounds(inline bool) (where string, args []any) {
 	var conds []string
 	pk := sqlstream.QuoteIdent(k.t.pk)
+	cond := func(op string, v *big.Int) {
+		if inline {
+			conds = append(conds, pk+op+v.String())
+			return
+		}
+		conds, args = append(conds, pk+op+"?"), append(args, bigArg(v))
+	}
 	if k.from != nil {
-		conds, args = append(conds, pk+" >= ?"), append(args, bigArg(k.from))
+		cond(" >= ", k.from)
 	}
 	if k.to != nil {
-		conds, args = append(conds, pk+" < ?"), append(args, bigArg(k.to))
+		cond(" < ", k.to)
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -61,8 +69,36 @@ func partHeader(db, part string) string {
 	return "zuulstate mariadb dump, format 1; database " + sqlstream.QuoteIdent(db) + ", part " + part
 }
 
-// dumpData streams one data part. The SELECT is prepared so that FLOAT and
-// DOUBLE arrive through the binary protocol as float32/float64.
+// queryRows runs the SELECT of one data part. A table with FLOAT or DOUBLE
+// columns is read through a prepared statement, so that those arrive
+// through the binary protocol as float32/float64: their text form is
+// rounded (the stock mariadb-dump loses precision this way). Every other
+// table is read through the text protocol, whose values are the literals
+// already; that costs the server and zuulstate less (about a tenth of a
+// dump's CPU on Zuul's tables).
+func queryRows(ctx context.Context, conn *sql.Conn, k *task, q string) (rows *sql.Rows, closeRows func(), err error) {
+	binary := slices.ContainsFunc(k.t.cols, func(c column) bool { return c.kind == kindFloat32 || c.kind == kindFloat64 })
+	where, args := k.bounds(!binary)
+	if !binary {
+		rows, err = conn.QueryContext(ctx, q+where)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rows, func() { _ = rows.Close() }, nil
+	}
+	stmt, err := conn.PrepareContext(ctx, q+where)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = stmt.QueryContext(ctx, args...)
+	if err != nil {
+		_ = stmt.Close()
+		return nil, nil, err
+	}
+	return rows, func() { _ = rows.Close(); _ = stmt.Close() }, nil
+}
+
+// dumpData streams one data part.
 func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Writer) (DataMeta, error) {
 	t := k.t
 	meta := DataMeta{Database: t.db, Table: t.name, Chunk: k.chunk, Chunks: k.chunks, History: t.history,
@@ -92,17 +128,11 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 	if t.history {
 		q += " FOR SYSTEM_TIME ALL"
 	}
-	where, args := k.bounds()
-	stmt, err := conn.PrepareContext(ctx, q+where)
+	rows, closeRows, err := queryRows(ctx, conn, k, q)
 	if err != nil {
 		return meta, err
 	}
-	defer func() { _ = stmt.Close() }()
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return meta, err
-	}
-	defer func() { _ = rows.Close() }()
+	defer closeRows()
 
 	prefix := "INSERT INTO " + sqlstream.QuoteIdent(t.name) + " (" + strings.Join(names, ",") + ") VALUES "
 	vals := newRowValues(t.cols)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -19,6 +20,7 @@ import (
 const (
 	errDBCreateExists      = 1007 // ER_DB_CREATE_EXISTS
 	errWarnPacketOverflows = 1301 // ER_WARN_ALLOWED_PACKET_OVERFLOWED
+	errLockDeadlock        = 1213 // ER_LOCK_DEADLOCK
 )
 
 // loadConn takes a connection from the pool and prepares its session for
@@ -83,7 +85,7 @@ func (r *Restorer) execStream(ctx context.Context, c *sql.Conn, rd io.Reader, re
 				"raise it (SET GLOBAL max_allowed_packet=%d, or max_allowed_packet in the server configuration) and restore again",
 				n, size, r.maxPacket, r.addr(), roundUpMiB(size))
 		}
-		if _, err := c.ExecContext(ctx, stmt); err != nil {
+		if err := execRetry(ctx, c, stmt); err != nil {
 			if isServerError(err, errDBCreateExists) && namesDatabase(stmt) {
 				continue // the target exists and was found empty
 			}
@@ -96,6 +98,26 @@ func (r *Restorer) execStream(ctx context.Context, c *sql.Conn, rd io.Reader, re
 		}
 	}
 	return nil
+}
+
+// execRetry executes stmt, again when an INSERT lost a deadlock. Chunks of
+// one table load in parallel, each INSERT committing on its own; the first
+// INSERT into an empty table takes InnoDB's bulk-insert path, which locks
+// the whole table, so a concurrent first INSERT can be chosen as the
+// deadlock victim. The server rolled that statement back entirely.
+func execRetry(ctx context.Context, c *sql.Conn, stmt string) error {
+	const attempts = 8
+	for i := 1; ; i++ {
+		_, err := c.ExecContext(ctx, stmt)
+		if err == nil || i == attempts || !isServerError(err, errLockDeadlock) || !isInsert(stmt) {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(i) * 10 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // checkOverflow fails when the last statement (an UPDATE … CONCAT piece of
@@ -121,6 +143,10 @@ func (r *Restorer) checkOverflow(ctx context.Context, c *sql.Conn) error {
 		}
 	}
 	return rows.Err()
+}
+
+func isInsert(stmt string) bool {
+	return len(stmt) > 7 && strings.EqualFold(stmt[:7], "INSERT ")
 }
 
 func isUpdate(stmt string) bool {

@@ -1,16 +1,10 @@
 package mariadb
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
@@ -56,22 +50,26 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 func (r *Restorer) restoreDB(ctx context.Context, db *sql.DB, s *dbSet, open restore.Opener, ren renamer) error {
 	target := r.target(s.name)
 	log := r.cfg.Log.With("database", s.name, "target", target)
+	later := map[string]*deferred{} // by source table name
 	if s.schema != nil {
 		if err := r.prepareTarget(ctx, db, target); err != nil {
 			return err
 		}
 		start := time.Now()
-		if err := r.loadOne(ctx, db, *s.schema, open, ren.rewriteAll); err != nil {
+		if err := r.loadOne(ctx, db, *s.schema, open, deferIndexes(ren.rewriteAll, later)); err != nil {
 			return err
 		}
-		log.Info("schema loaded", "duration", time.Since(start).Round(time.Millisecond))
+		log.Info("schema loaded", "duration", time.Since(start).Round(time.Millisecond), "tables_with_deferred_indexes", len(later))
 	}
-	if len(s.data) > 0 {
-		start := time.Now()
-		if err := r.loadData(ctx, db, s.data, open, ren.rewriteUse); err != nil {
-			return err
-		}
-		log.Info("data loaded", "parts", len(s.data), "workers", min(r.cfg.Workers, len(s.data)),
+	start := time.Now()
+	if err := r.loadData(ctx, db, target, s.data, later, open, ren.rewriteUse); err != nil {
+		return err
+	}
+	if err := r.addForeignKeys(ctx, db, target, later); err != nil {
+		return err
+	}
+	if len(s.data) > 0 || len(later) > 0 {
+		log.Info("data loaded and indexed", "parts", len(s.data), "workers", min(r.cfg.Workers, max(len(s.data), 1)),
 			"duration", time.Since(start).Round(time.Millisecond))
 	}
 	if s.post != nil {
@@ -122,107 +120,16 @@ func (r *Restorer) loadOne(ctx context.Context, db *sql.DB, it item, open restor
 	return r.loadPart(ctx, c, it, open, rewrite)
 }
 
-// loadData loads data parts, one table at a time per connection on up to
-// Workers connections, the largest tables first. The first error cancels
-// the others.
-//
-// A table's parts are loaded in order in one transaction: into an empty
-// table with unique_checks=0 and foreign_key_checks=0, InnoDB then loads
-// in bulk (MariaDB 10.6+: no per-row undo, indexes built by sorting at
-// commit). Chunks of one table loaded in parallel would deadlock in that
-// mode, and without it are slower.
-func (r *Restorer) loadData(ctx context.Context, db *sql.DB, data []item, open restore.Opener, rewrite func(string) string) error {
-	tables := byTable(data)
-	g, gctx := errgroup.WithContext(ctx)
-	jobs := make(chan []item)
-	g.Go(func() error {
-		defer close(jobs)
-		for _, t := range tables {
-			select {
-			case jobs <- t:
-			case <-gctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
-	for range min(r.cfg.Workers, len(tables)) {
-		g.Go(func() error {
-			c, release, err := r.loadConn(gctx, db)
-			if err != nil {
-				return err
-			}
-			defer release()
-			for t := range jobs {
-				if err := r.loadTable(gctx, c, t, open, rewrite); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	err := g.Wait()
-	if ctx.Err() != nil {
-		return fmt.Errorf("data load interrupted: %w", ctx.Err())
-	}
-	return err
-}
-
-// loadTable loads the parts of one table in one transaction.
-func (r *Restorer) loadTable(ctx context.Context, c *sql.Conn, parts []item, open restore.Opener, rewrite func(string) string) error {
-	start := time.Now()
-	if _, err := c.ExecContext(ctx, "START TRANSACTION"); err != nil {
-		return fmt.Errorf("table %s: start transaction: %w", parts[0].table, err)
-	}
-	var size int64
-	for _, it := range parts {
-		if err := r.loadPart(ctx, c, it, open, rewrite); err != nil {
-			return err
-		}
-		size += it.part.RawSize
-	}
-	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("table %s: commit: %w", parts[0].table, err)
-	}
-	r.cfg.Log.Debug("table loaded", "table", parts[0].table, "parts", len(parts), "raw_bytes", size,
-		"duration", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// byTable groups data parts by table, chunks in order, largest table first.
-func byTable(data []item) [][]item {
-	var (
-		out   [][]item
-		index = map[string]int{}
-	)
-	for _, it := range data {
-		i, ok := index[it.table]
+// deferIndexes wraps rewrite so that CREATE TABLE statements lose their
+// secondary indexes and foreign keys, which are recorded in later.
+func deferIndexes(rewrite func(string) string, later map[string]*deferred) func(string) string {
+	return func(stmt string) string {
+		stmt = rewrite(stmt)
+		create, d, ok := splitCreate(stmt)
 		if !ok {
-			i = len(out)
-			index[it.table] = i
-			out = append(out, nil)
+			return stmt
 		}
-		out[i] = append(out[i], it)
+		later[d.table] = &d
+		return create
 	}
-	size := func(t []item) (n int64) {
-		for _, it := range t {
-			n += it.part.RawSize
-		}
-		return n
-	}
-	for _, t := range out {
-		slices.SortStableFunc(t, func(a, b item) int { return cmp.Compare(chunk(a), chunk(b)) })
-	}
-	slices.SortStableFunc(out, func(a, b []item) int { return cmp.Compare(size(b), size(a)) })
-	return out
-}
-
-// chunk is the chunk index of a data part, from its metadata or its name.
-func chunk(it item) int {
-	if it.data != nil {
-		return it.data.Chunk
-	}
-	f := strings.Split(it.part.Name, ".")
-	n, _ := strconv.Atoi(f[len(f)-1])
-	return n
 }

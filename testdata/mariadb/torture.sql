@@ -71,6 +71,13 @@ INSERT INTO types (id, ti, tiu, si, siu, mi, miu, i, iu, bi, biu, de, de0, f, d,
  ST_GeomFromText('MULTIPOINT(1 1,2 2)', 4326), ST_GeomFromText('POINT(-0.5 1e-10)'), NULL,
  'fe80::1:2:3:4', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
 
+-- The same values without FLOAT and DOUBLE columns: such a table is read
+-- through the text protocol instead of the binary one.
+CREATE TABLE types_text LIKE types;
+ALTER TABLE types_text DROP COLUMN f, DROP COLUMN d;
+INSERT INTO types_text (id, ti, tiu, si, siu, mi, miu, i, iu, bi, biu, de, de0, b1, b64, dt, tm, dtm, ts, yr, c, vc, l1, tx, bn, vb, bl, lb, js, en, st, g, pt, pg, ip, uu)
+  SELECT id, ti, tiu, si, siu, mi, miu, i, iu, bi, biu, de, de0, b1, b64, dt, tm, dtm, ts, yr, c, vc, l1, tx, bn, vb, bl, lb, js, en, st, g, pt, pg, ip, uu FROM types;
+
 -- -0e0 (MariaDB 10.11 stores it as +0, whatever the client sends) and other float/double values that text round trips tend to lose.
 CREATE TABLE floats (
   id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -130,6 +137,38 @@ CREATE TABLE child (
 ) ENGINE=InnoDB;
 INSERT INTO parent VALUES (1, 'p1'), (2, 'p2');
 INSERT INTO child VALUES (10, 1, NULL), (11, 1, 10), (12, 2, 11);
+
+-- Every kind of secondary index: the restore builds them after the rows are
+-- in, so they must come back with the same names, kinds and order.
+CREATE TABLE idx_kinds (
+  id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  code CHAR(8) NOT NULL,
+  title VARCHAR(100),
+  body TEXT,
+  pt POINT NOT NULL,
+  n INT NOT NULL DEFAULT 0,
+  twice INT AS (n * 2) PERSISTENT,
+  UNIQUE KEY uq_code (code),
+  KEY k_prefix (title(10)) COMMENT 'prefix, with a comment',
+  KEY k_desc (title DESC, id),
+  KEY k_gen (twice),
+  FULLTEXT KEY ft_text (title, body),
+  SPATIAL KEY sp_pt (pt),
+  CONSTRAINT fk_idx_parent FOREIGN KEY (id) REFERENCES parent (id)
+) ENGINE=InnoDB;
+INSERT INTO idx_kinds (id, code, title, body, pt) VALUES
+  (1, 'a', 'first title', 'some body text', ST_GeomFromText('POINT(1 2)')),
+  (2, 'b', NULL, NULL, ST_GeomFromText('POINT(-3 4.5)'));
+
+-- InnoDB needs the AUTO_INCREMENT column first in some index: this one keeps
+-- its secondary key during the load.
+CREATE TABLE ai_second (
+  a INT NOT NULL,
+  b INT NOT NULL AUTO_INCREMENT,
+  PRIMARY KEY (a, b),
+  KEY k_b (b)
+) ENGINE=InnoDB;
+INSERT INTO ai_second (a) VALUES (1), (1), (2);
 
 -- No primary key, with duplicate rows.
 CREATE TABLE no_pk (a INT, b VARCHAR(8), c BLOB) ENGINE=InnoDB;
