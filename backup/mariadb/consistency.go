@@ -78,7 +78,7 @@ func establish(ctx context.Context, cfg *Config, db *sql.DB, coord *sql.Conn, n 
 		sc.workers = sc.workers[:1]
 	}
 	sc.mode = mode
-	err = startSnapshots(ctx, sc, lockTables, logBin)
+	err = startSnapshots(ctx, sc, coord, lockTables, logBin)
 	if unlock != "" {
 		if _, uerr := coord.ExecContext(ctx, unlock); uerr != nil {
 			err = errors.Join(err, fmt.Errorf("%s: %w", unlock, uerr))
@@ -89,6 +89,10 @@ func establish(ctx context.Context, cfg *Config, db *sql.DB, coord *sql.Conn, n 
 	}
 	log.Info("consistent snapshot started", "lock_mode", sc.mode, "workers", len(sc.workers),
 		"blocked", time.Since(start).Round(time.Microsecond))
+	if sc.binlog != nil && sc.binlog.GTID == "" {
+		log.Warn("the snapshot's GTID position is unknown (the server returned none); the binlog file and position are recorded",
+			"binlog_file", sc.binlog.File, "binlog_position", sc.binlog.Position)
+	}
 	return sc, nil
 }
 
@@ -114,7 +118,7 @@ func blockCommits(ctx context.Context, coord *sql.Conn) (unlock, mode string, er
 	return "", LockSingleTransaction, fmt.Errorf("BACKUP STAGE: %w; FLUSH TABLES WITH READ LOCK: %w", err1, err2)
 }
 
-func startSnapshots(ctx context.Context, sc *snapshotConns, lockTables []string, logBin bool) error {
+func startSnapshots(ctx context.Context, sc *snapshotConns, coord *sql.Conn, lockTables []string, logBin bool) error {
 	if sc.locker != nil {
 		q := "LOCK TABLES " + strings.Join(lockTables, " READ, ") + " READ"
 		if _, err := sc.locker.ExecContext(ctx, "SET SESSION lock_wait_timeout="+strconv.Itoa(lockWaitTimeout)); err != nil {
@@ -155,7 +159,16 @@ func startSnapshots(ctx context.Context, sc *snapshotConns, lockTables []string,
 	if pos.File == "" {
 		return nil
 	}
-	gtid, err := queryStrings(ctx, sc.workers[0], "SELECT BINLOG_GTID_POS(?, ?)", pos.File, pos.Position)
+	// While commits are blocked, the server's current GTID position is
+	// the snapshot's. BINLOG_GTID_POS is the only way without the block,
+	// but it returns NULL for every position after an event larger than
+	// max_allowed_packet in the same binlog file.
+	q, args := "SELECT @@GLOBAL.gtid_binlog_pos", []any(nil)
+	c := coord
+	if sc.mode == LockSingleTransaction {
+		q, args, c = "SELECT BINLOG_GTID_POS(?, ?)", []any{pos.File, pos.Position}, sc.workers[0]
+	}
+	gtid, err := queryStrings(ctx, c, q, args...)
 	if err != nil {
 		return fmt.Errorf("GTID position: %w", err)
 	}

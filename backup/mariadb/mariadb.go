@@ -7,11 +7,15 @@ package mariadb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/zuulstate/zuulstate/backup"
 	"github.com/zuulstate/zuulstate/sqlstream"
@@ -85,7 +89,7 @@ func (s *Snapshotter) Snapshot(ctx context.Context, sink backup.PartSink) error 
 		return err
 	}
 	defer func() { _ = coord.Close() }()
-	wrap := func(err error) error { return fmt.Errorf("mariadb %s: %w", cfg.server(), err) }
+	wrap := func(err error) error { return fmt.Errorf("mariadb %s: %w", cfg.server(), lostConnection(err)) }
 	si, err := readServerInfo(ctx, coord)
 	if err != nil {
 		return wrap(err)
@@ -177,4 +181,15 @@ func (s *Snapshotter) writeDatabase(ctx context.Context, conn *sql.Conn, d *dbIn
 	return sink.WritePart(ctx, schema, func(ctx context.Context, out io.Writer) (any, error) {
 		return *m, writeSchema(ctx, conn, d, schema, out)
 	})
+}
+
+// lostConnection puts the driver's "invalid connection" into words an
+// operator can act on: it is what a stopped server or a KILLed dump
+// connection looks like mid-query.
+func lostConnection(err error) error {
+	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+		return fmt.Errorf("%w (the connection to the server was lost: the server stopped or restarted, "+
+			"or the dump connection was killed; check the server and run the backup again)", err)
+	}
+	return err
 }

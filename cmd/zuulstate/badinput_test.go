@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,25 +126,20 @@ func TestSIGTERMMidBackup(t *testing.T) {
 			}
 			f := newFixture(t, repoYAML)
 			f.env = append(f.env, env...)
-			// A large sparse file reads fast but takes a while to compress.
-			big, err := os.Create(filepath.Join(f.data, "big.img"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := big.Truncate(64 << 30); err != nil {
-				t.Fatal(err)
-			}
-			big.Close()
+			// 1 GiB that does not compress (a random 4 MiB block repeated
+			// beyond zstd's window) takes seconds to back up. A sparse file
+			// would not: holes are stored as holes.
+			writeIncompressible(t, filepath.Join(f.data, "big.img"), 1<<30)
 			cmd := commandWithEnv(t, f.env, "backup")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(2 * time.Second)
+			time.Sleep(time.Second)
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			err = cmd.Wait()
+			err := cmd.Wait()
 			if took := time.Since(start); took > 20*time.Second {
 				t.Errorf("took %s to stop after SIGTERM", took)
 			}
@@ -171,5 +167,21 @@ func TestSIGTERMMidBackup(t *testing.T) {
 				t.Fatalf("parts of the interrupted run were left behind: %s", r.stdout)
 			}
 		})
+	}
+}
+
+func writeIncompressible(t *testing.T, path string, size int64) {
+	t.Helper()
+	block := make([]byte, 4<<20)
+	_, _ = rand.NewChaCha8([32]byte{1}).Read(block)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for n := int64(0); n < size; n += int64(len(block)) {
+		if _, err := f.Write(block); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

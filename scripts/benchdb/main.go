@@ -9,11 +9,10 @@
 //     `zuulstate restore latest --db-map DB=DB_copy --force`.
 //
 // The database is generated once on the prod server by scripts/zuuldb
-// (kept between runs). Each variant runs -runs times after syscall.Sync();
-// the median is reported. Passwords go through the environment (MYSQL_PWD
-// for the stock clients, ZUULSTATE_MARIADB_PASSWORD for zuulstate), never
-// argv. When zuulstate cannot do the mariadb parts yet, its rows are skipped
-// with the reason.
+// (kept between runs). Baseline and zuulstate runs alternate, -runs times
+// each, every run after syscall.Sync(); the median wall time and the median
+// of the per-pair ratios are reported. Passwords go through the environment
+// (MYSQL_PWD for the stock clients) or a password_file, never argv.
 //
 //	eval "$(scripts/dev-services.sh env)"
 //	go build -o bin/zuulstate ./cmd/zuulstate && go run ./scripts/benchdb -bin bin/zuulstate
@@ -30,7 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,10 +99,8 @@ type bench struct {
 }
 
 type result struct {
-	name    string
-	wall    time.Duration
-	maxRSS  int64 // KiB, largest process of the run
-	skipped string
+	wall   time.Duration
+	maxRSS int64 // KiB, largest process of the run
 }
 
 func (b *bench) run(ctx context.Context, withZuul bool) error {
@@ -137,73 +134,137 @@ func (b *bench) run(ctx context.Context, withZuul bool) error {
 	prodHost, prodPort := splitAddr(b.prod)
 	devHost, devPort := splitAddr(b.dev)
 	stockEnv := []string{"MYSQL_PWD=" + b.password}
-	dump := fmt.Sprintf("mariadb-dump --no-defaults --protocol=tcp -h%s -P%s -u%s --single-transaction --routines --events --triggers %s | zstd -q -3 -T0 -o %s -f",
-		prodHost, prodPort, b.user, b.db, file)
-	baseDump, err := b.median(ctx, stockEnv, nil, "sh", "-c", dump)
-	if err != nil {
-		return fmt.Errorf("baseline dump: %w", err)
+	baseDump := variant{name: "mariadb-dump \\| zstd -3 -T0 > file (baseline)", env: stockEnv, cmd: []string{"sh", "-c",
+		fmt.Sprintf("mariadb-dump --no-defaults --protocol=tcp -h%s -P%s -u%s --single-transaction --routines --events --triggers %s | zstd -q -3 -T0 -o %s -f",
+			prodHost, prodPort, b.user, b.db, file)}}
+	baseRestore := variant{name: "zstd -dc file \\| mariadb (baseline)", env: stockEnv, cmd: []string{"sh", "-c",
+		fmt.Sprintf("zstd -dc %s | mariadb --no-defaults --protocol=tcp -h%s -P%s -u%s %s", file, devHost, devPort, b.user, b.copyDB)},
+		before: func() error {
+			_, err := b.sql(ctx, b.dev, "DROP DATABASE IF EXISTS `"+b.copyDB+"`; CREATE DATABASE `"+b.copyDB+"`")
+			return err
+		}}
+	zDump := variant{name: "zuulstate backup (mariadb, local)"}
+	zRestore := variant{name: "zuulstate restore --db-map", before: func() error {
+		_, err := b.sql(ctx, b.dev, "DROP DATABASE IF EXISTS `"+b.copyDB+"`")
+		return err
+	}}
+	if !withZuul {
+		zDump.skipped, zRestore.skipped = "-baseline-only", "-baseline-only"
+	} else if bin, config, reason := b.setupZuulstate(ctx); reason != "" {
+		zDump.skipped, zRestore.skipped = reason, reason
+	} else {
+		zDump.cmd = append([]string{bin}, backupArgs(config)...)
+		zRestore.cmd = append([]string{bin}, restoreArgs(config, b.db, b.copyDB)...)
 	}
-	baseDump.name = "mariadb-dump \\| zstd -3 -T0 > file (baseline)"
+
+	// Baseline and zuulstate runs alternate, so that load from anything
+	// else on the machine is shared out evenly; each pair gives a ratio.
+	dumpRows, err := b.paired(ctx, baseDump, zDump)
+	if err != nil {
+		return fmt.Errorf("dump: %w", err)
+	}
 	st, err := os.Stat(file)
 	if err != nil {
 		return err
 	}
-	load := fmt.Sprintf("zstd -dc %s | mariadb --no-defaults --protocol=tcp -h%s -P%s -u%s %s", file, devHost, devPort, b.user, b.copyDB)
-	recreate := func() error {
-		_, err := b.sql(ctx, b.dev, "DROP DATABASE IF EXISTS `"+b.copyDB+"`; CREATE DATABASE `"+b.copyDB+"`")
-		return err
-	}
-	baseRestore, err := b.median(ctx, stockEnv, recreate, "sh", "-c", load)
+	restoreRows, err := b.paired(ctx, baseRestore, zRestore)
 	if err != nil {
-		return fmt.Errorf("baseline restore: %w", err)
+		return fmt.Errorf("restore: %w", err)
 	}
-	baseRestore.name = "zstd -dc file \\| mariadb (baseline)"
-	baseCount, err := b.sql(ctx, b.dev, "SELECT COUNT(*) FROM `"+b.copyDB+"`.zuul_build")
-	if err != nil {
-		return err
-	}
-
-	zDump, zRestore := result{name: "zuulstate backup (mariadb, local)"}, result{name: "zuulstate restore --db-map"}
-	if withZuul {
-		b.zuulstate(ctx, &zDump, &zRestore, baseCount)
-	} else {
-		zDump.skipped, zRestore.skipped = "-baseline-only", "-baseline-only"
-	}
-
-	fmt.Printf("\ndatabase: %s, %d MiB of data and indexes (information_schema), baseline dump file %d MiB; %d runs per variant (median), %d CPUs\n\n",
-		b.db, atoi(dbSize)>>20, st.Size()>>20, b.runs, numCPU())
-	fmt.Println("| variant | wall | ratio to baseline | target | peak RSS |")
-	fmt.Println("|---|---|---|---|---|")
-	row := func(r, base result, target string) {
-		if r.skipped != "" {
-			fmt.Printf("| %s | skipped: %s | | %s | |\n", r.name, r.skipped, target)
-			return
+	if zRestore.skipped == "" {
+		// The last run of the pair was zuulstate's: it must have restored
+		// every row that the stock tools did.
+		want, err := b.sql(ctx, b.prod, "SELECT COUNT(*) FROM `"+b.db+"`.zuul_build")
+		if err != nil {
+			return err
 		}
-		fmt.Printf("| %s | %.2f s | %.2f× | %s | %d MiB |\n", r.name, r.wall.Seconds(), r.wall.Seconds()/base.wall.Seconds(), target, r.maxRSS/1024)
+		got, err := b.sql(ctx, b.dev, "SELECT COUNT(*) FROM `"+b.copyDB+"`.zuul_build")
+		if err != nil || got != want {
+			return fmt.Errorf("restored zuul_build has %s rows, the source %s (%v)", got, want, err)
+		}
 	}
-	row(baseDump, baseDump, "")
-	row(zDump, baseDump, "≤ 0.70×, < 200 MiB")
-	row(baseRestore, baseRestore, "")
-	row(zRestore, baseRestore, "≤ 0.50×, < 200 MiB")
-	fmt.Println("\nratio = variant wall time / baseline wall time (lower is better); peak RSS is the largest process of the run")
+
+	fmt.Printf("\ndatabase: %s, %d MiB of data and indexes (information_schema), baseline dump file %d MiB; %d runs per variant, alternating, %d CPUs\n\n",
+		b.db, atoi(dbSize)>>20, st.Size()>>20, b.runs, numCPU())
+	fmt.Println("| variant | wall (median) | ratio to baseline (median of pairs) | target | peak RSS |")
+	fmt.Println("|---|---|---|---|---|")
+	dumpRows[1].target, restoreRows[1].target = "≤ 0.70×, < 200 MiB", "≤ 0.50×, < 200 MiB"
+	for _, r := range append(dumpRows, restoreRows...) {
+		if r.skipped != "" {
+			fmt.Printf("| %s | skipped: %s | | %s | |\n", r.name, r.skipped, r.target)
+			continue
+		}
+		fmt.Printf("| %s | %.2f s | %.2f× | %s | %d MiB |\n", r.name, r.wall.Seconds(), r.ratio, r.target, r.maxRSS/1024)
+	}
+	fmt.Println("\nratio = variant wall time / baseline wall time of the same pair (lower is better); peak RSS is the largest process of all runs")
 	return nil
 }
 
-// zuulstate measures backup and restore, or marks them skipped with the
-// reason when zuulstate cannot do them (yet).
-func (b *bench) zuulstate(ctx context.Context, dump, restore *result, wantBuilds string) {
-	bin, err := filepath.Abs(b.bin)
-	if err != nil {
-		dump.skipped, restore.skipped = err.Error(), err.Error()
-		return
+// variant is one measured command; skipped says why it is not run.
+type variant struct {
+	name    string
+	env     []string
+	before  func() error
+	cmd     []string
+	skipped string
+}
+
+// row is a variant's result: median wall time, median of its ratios to
+// the baseline run just before it, largest peak RSS.
+type row struct {
+	name, skipped, target string
+	wall                  time.Duration
+	ratio                 float64
+	maxRSS                int64
+}
+
+// paired runs base and v alternately, runs times each.
+func (b *bench) paired(ctx context.Context, base, v variant) ([]row, error) {
+	var walls [2][]time.Duration
+	var ratios []float64
+	out := []row{{name: base.name, ratio: 1}, {name: v.name, skipped: v.skipped}}
+	for range b.runs {
+		for i, x := range []variant{base, v} {
+			if x.skipped != "" {
+				continue
+			}
+			r, err := b.run1(ctx, x)
+			if err != nil {
+				return nil, err
+			}
+			walls[i] = append(walls[i], r.wall)
+			out[i].maxRSS = max(out[i].maxRSS, r.maxRSS)
+			if i == 1 {
+				ratios = append(ratios, r.wall.Seconds()/walls[0][len(walls[0])-1].Seconds())
+			}
+		}
 	}
-	if _, err := os.Stat(bin); err != nil {
-		dump.skipped, restore.skipped = "no zuulstate binary ("+err.Error()+")", "no zuulstate binary"
-		return
+	for i := range out {
+		if len(walls[i]) > 0 {
+			slices.Sort(walls[i])
+			out[i].wall = walls[i][len(walls[i])/2]
+		}
+	}
+	if len(ratios) > 0 {
+		slices.Sort(ratios)
+		out[1].ratio = ratios[len(ratios)/2]
+	}
+	return out, nil
+}
+
+// setupZuulstate writes the configuration and checks it, or says why
+// zuulstate's rows are skipped.
+func (b *bench) setupZuulstate(ctx context.Context) (bin, config, skipped string) {
+	bin, err := filepath.Abs(b.bin)
+	if err == nil {
+		_, err = os.Stat(bin)
+	}
+	if err != nil {
+		return "", "", "no zuulstate binary (" + err.Error() + ")"
 	}
 	repo := filepath.Join(b.work, "repo")
 	pwFile := filepath.Join(b.work, "mariadb-password")
-	config := filepath.Join(b.work, "zuulstate.yaml")
+	config = filepath.Join(b.work, "zuulstate.yaml")
 	err = os.RemoveAll(repo)
 	if err == nil {
 		err = os.MkdirAll(repo, 0o700)
@@ -215,36 +276,12 @@ func (b *bench) zuulstate(ctx context.Context, dump, restore *result, wantBuilds
 		err = os.WriteFile(config, fmt.Appendf(nil, configTemplate, b.prod, b.dev, b.user, pwFile, b.db, b.copyDB, repo), 0o600)
 	}
 	if err != nil {
-		dump.skipped, restore.skipped = err.Error(), err.Error()
-		return
+		return "", "", err.Error()
 	}
-	// One trial run first: a clear reason to skip instead of a failed bench.
 	if msg := tryRun(ctx, bin, checkArgs(config)...); msg != "" {
-		dump.skipped, restore.skipped = "config not accepted: "+msg, "config not accepted"
-		return
+		return "", "", "config not accepted: " + msg
 	}
-	r, err := b.median(ctx, nil, nil, bin, backupArgs(config)...)
-	if err != nil {
-		dump.skipped, restore.skipped = "backup failed: "+err.Error(), "no backup"
-		return
-	}
-	r.name = dump.name
-	*dump = r
-	recreate := func() error {
-		_, err := b.sql(ctx, b.dev, "DROP DATABASE IF EXISTS `"+b.copyDB+"`")
-		return err
-	}
-	r, err = b.median(ctx, nil, recreate, bin, restoreArgs(config, b.db, b.copyDB)...)
-	if err != nil {
-		restore.skipped = "restore failed: " + err.Error()
-		return
-	}
-	r.name = restore.name
-	*restore = r
-	got, err := b.sql(ctx, b.dev, "SELECT COUNT(*) FROM `"+b.copyDB+"`.zuul_build")
-	if err != nil || got != wantBuilds {
-		restore.skipped = fmt.Sprintf("restored zuul_build has %s rows, the baseline %s (%v)", got, wantBuilds, err)
-	}
+	return bin, config, ""
 }
 
 // tryRun runs a command and returns "" on success, else its error and the
@@ -273,25 +310,19 @@ func (b *bench) sql(ctx context.Context, addr, query string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// median runs the command runs times, each after before (if set) and a
-// sync, and returns the run with the median wall time.
-func (b *bench) median(ctx context.Context, env []string, before func() error, name string, args ...string) (result, error) {
-	var rs []result
-	for range b.runs {
-		if before != nil {
-			if err := before(); err != nil {
-				return result{}, err
-			}
+// run1 runs one variant once, after its before hook and a sync.
+func (b *bench) run1(ctx context.Context, v variant) (result, error) {
+	if v.before != nil {
+		if err := v.before(); err != nil {
+			return result{}, err
 		}
-		r, err := measure(ctx, env, name, args...)
-		if err != nil {
-			return r, err
-		}
-		fmt.Fprintf(os.Stderr, "benchdb: %s %s: %.2f s, %d MiB\n", filepath.Base(name), abbrev(strings.Join(args, " ")), r.wall.Seconds(), r.maxRSS/1024)
-		rs = append(rs, r)
 	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
-	return rs[len(rs)/2], nil
+	r, err := measure(ctx, v.env, v.cmd[0], v.cmd[1:]...)
+	if err != nil {
+		return r, err
+	}
+	fmt.Fprintf(os.Stderr, "benchdb: %s %s: %.2f s, %d MiB\n", filepath.Base(v.cmd[0]), abbrev(strings.Join(v.cmd[1:], " ")), r.wall.Seconds(), r.maxRSS/1024)
+	return r, nil
 }
 
 func measure(ctx context.Context, env []string, name string, args ...string) (result, error) {
