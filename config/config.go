@@ -73,8 +73,10 @@ type Encryption struct {
 
 // Sources lists what a backup contains. Later sources add fields here.
 type Sources struct {
-	Paths   []PathItem     `yaml:"paths,omitempty"`
-	MariaDB *MariaDBSource `yaml:"mariadb,omitempty"`
+	Paths     []PathItem       `yaml:"paths,omitempty"`
+	MariaDB   *MariaDBSource   `yaml:"mariadb,omitempty"`
+	Volumes   *VolumesSource   `yaml:"volumes,omitempty"`
+	ZooKeeper *ZooKeeperSource `yaml:"zookeeper,omitempty"`
 }
 
 // PathItem is one host directory backed up as a tar stream.

@@ -49,7 +49,9 @@ type MariaDBRestore struct {
 
 // RestoreConf configures where restores go.
 type RestoreConf struct {
-	MariaDB *MariaDBRestore `yaml:"mariadb,omitempty"`
+	MariaDB   *MariaDBRestore   `yaml:"mariadb,omitempty"`
+	Volumes   *VolumesRestore   `yaml:"volumes,omitempty"`
+	ZooKeeper *ZooKeeperRestore `yaml:"zookeeper,omitempty"`
 }
 
 func (c *MariaDBConn) validate(where string) []error {

@@ -98,6 +98,9 @@ func (c *Config) resolveSecrets(getenv func(string) string) error {
 			return err
 		}
 	}
+	if err := c.resolveZooKeeperSecrets(getenv); err != nil {
+		return err
+	}
 	e := &c.Repository.Encryption
 	if f := getenv("ZUULSTATE_AGE_IDENTITY_FILE"); f != "" {
 		e.IdentityFile, e.Identity = f, Secret{}

@@ -99,6 +99,7 @@ func (c *Config) validate() error {
 	if r := c.Restore.MariaDB; r != nil && r.TLS != nil && (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("restore.mariadb.tls: cert_file and key_file go together"))
 	}
+	errs = append(errs, c.validateZooKeeper()...)
 	for _, t := range c.Tags {
 		if err := snapshot.CheckName("tag", t); err != nil {
 			errs = append(errs, err)

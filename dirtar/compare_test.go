@@ -20,6 +20,7 @@ type entryInfo struct {
 	uid, gid   uint32
 	mtime      unix.Timespec
 	size       int64
+	blocks     int64 // allocated, regular files only: holes must stay holes
 	rdev       uint64
 	nlink      uint64
 	ino        uint64
@@ -52,7 +53,7 @@ func scanTree(t *testing.T, dir string) map[string]entryInfo {
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFREG:
-			e.size = st.Size
+			e.size, e.blocks = st.Size, st.Blocks
 			e.sum = fileSum(t, p)
 		case unix.S_IFLNK:
 			e.linkTarget, err = os.Readlink(p)
@@ -112,6 +113,7 @@ func compareTrees(t *testing.T, want, got map[string]entryInfo) {
 		check("gid", w.gid, g.gid)
 		check("mtime", w.mtime, g.mtime)
 		check("size", w.size, g.size)
+		check("allocated blocks", w.blocks, g.blocks)
 		check("rdev", w.rdev, g.rdev)
 		check("nlink", w.nlink, g.nlink)
 		check("content", w.sum, g.sum)

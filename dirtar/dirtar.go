@@ -20,11 +20,13 @@
 //     system.posix_acl_access and system.posix_acl_default) as a
 //     SCHILY.xattr.<name> record, the convention GNU tar and bsdtar read.
 //
-// Known limits: sparse files are stored with their holes as zeros, because
-// archive/tar cannot write sparse headers (a 9 GiB sparse file streams 9 GiB
-// and is restored dense). Sockets cannot be represented in tar and are
-// skipped (counted in WriteStats.Skipped). Access and change times are not
-// kept.
+// Sparse files (fewer blocks allocated than their size needs) are stored
+// as GNU PAX sparse entries, format 0.1: only the data extents that
+// SEEK_DATA/SEEK_HOLE report travel, and Extract writes them back at their
+// offsets, so holes stay holes in the archive and on disk (sparse.go).
+//
+// Known limits: sockets cannot be represented in tar and are skipped
+// (counted in WriteStats.Skipped). Access and change times are not kept.
 //
 // Extract accepts any tar stream (not only ones written here), refuses
 // unsafe names before touching the disk, and performs every operation
@@ -76,6 +78,8 @@ type WriteStats struct {
 	Changed, Vanished int64
 	// Skipped counts entries tar cannot hold (sockets).
 	Skipped int64
+	// Sparse counts files stored with their holes (a subset of Files).
+	Sparse int64
 }
 
 // ExtractOptions tunes Extract.
@@ -89,6 +93,20 @@ type ExtractOptions struct {
 	// as root (see DefaultExtractOptions); without it entries belong to the
 	// extracting user.
 	Owners bool
+	// Staged extracts into a hidden directory inside target (named with
+	// StagingPrefix) and moves its entries into target only after the
+	// whole archive was extracted. On any error, cancellation included,
+	// the staging directory is removed and target is left as it was, so
+	// a rejected or broken archive writes nothing to target. Leftover
+	// staging directories of an interrupted earlier run are removed
+	// first. Staged excludes Overwrite.
+	Staged bool
+	// Replace (with Staged) accepts a non-empty target and removes its
+	// entries once the archive was extracted, just before the move.
+	Replace bool
+	// NoDevices rejects character and block device entries with
+	// ErrUnsafePath instead of creating them.
+	NoDevices bool
 }
 
 // DefaultExtractOptions returns options with Owners set when the process
@@ -107,6 +125,8 @@ type ExtractStats struct {
 	// Skipped counts device entries not created because the process is
 	// not root (mknod of a device needs CAP_MKNOD).
 	Skipped int64
+	// Sparse counts files restored with holes (a subset of Files).
+	Sparse int64
 }
 
 // CheckEmpty returns nil if target does not exist or is an empty directory.

@@ -20,6 +20,9 @@ type extractor struct {
 	cur    cursor
 	buf    []byte
 	isRoot bool // euid 0: devices can be created
+	// rootMeta holds the archive's "./" entry when Staged: it belongs to
+	// the target, which only exists as such after the move.
+	rootMeta *tar.Header
 }
 
 // Extract reads a tar stream from r and recreates it below target, which is
@@ -42,37 +45,53 @@ type extractor struct {
 // directory are not contiguous (not ones written by Write) may leave that
 // directory with a later mtime.
 func Extract(ctx context.Context, r io.Reader, target string, opts ExtractOptions) (ExtractStats, error) {
-	var stats ExtractStats
+	if opts.Staged {
+		return extractStaged(ctx, r, target, opts)
+	}
+	if opts.Replace {
+		return ExtractStats{}, errors.New("dirtar: Replace needs Staged")
+	}
 	if !opts.Overwrite {
 		if err := CheckEmpty(target); err != nil {
-			return stats, err
+			return ExtractStats{}, err
 		}
 	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
-		return stats, fmt.Errorf("dirtar: create target: %w", err)
+		return ExtractStats{}, fmt.Errorf("dirtar: create target: %w", err)
 	}
 	root, err := os.OpenRoot(target)
 	if err != nil {
-		return stats, fmt.Errorf("dirtar: open target: %w", err)
+		return ExtractStats{}, fmt.Errorf("dirtar: open target: %w", err)
 	}
 	defer root.Close()
+	x := newExtractor(ctx, root, opts)
+	err = x.run(r)
+	return *x.stats, err
+}
+
+func newExtractor(ctx context.Context, root *os.Root, opts ExtractOptions) *extractor {
 	x := &extractor{
 		ctx:    ctx,
 		root:   root,
 		opts:   opts,
-		stats:  &stats,
+		stats:  &ExtractStats{},
 		buf:    make([]byte, copyBufSize),
 		isRoot: os.Geteuid() == 0,
 	}
 	x.cur.root = root
+	return x
+}
+
+// run extracts the archive r into x.root.
+func (x *extractor) run(r io.Reader) error {
 	defer x.cur.abort()
 	if err := x.cur.start(); err != nil {
-		return stats, err
+		return err
 	}
 	tr := tar.NewReader(r)
 	for {
-		if err := ctx.Err(); err != nil {
-			return stats, err
+		if err := x.ctx.Err(); err != nil {
+			return err
 		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -82,22 +101,22 @@ func Extract(ctx context.Context, r io.Reader, target string, opts ExtractOption
 		// itself but still returns the header; cleanName rejects them
 		// with our own error below.
 		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
-			return stats, fmt.Errorf("dirtar: read archive: %w", err)
+			return fmt.Errorf("dirtar: read archive: %w", err)
 		}
 		if err := x.entry(tr, hdr); err != nil {
-			return stats, err
+			return err
 		}
 	}
 	if err := x.cur.finish(x); err != nil {
-		return stats, err
+		return err
 	}
 	// Consume what follows the end-of-archive marker (GNU tar pads to a
 	// 10 KiB record) so a producer piping into r is never left blocked
 	// and a checksum over the whole stream sees all of it.
-	if _, err := io.Copy(io.Discard, &ctxReader{ctx: ctx, r: r}); err != nil {
-		return stats, fmt.Errorf("dirtar: read after archive end: %w", err)
+	if _, err := io.Copy(io.Discard, &ctxReader{ctx: x.ctx, r: r}); err != nil {
+		return fmt.Errorf("dirtar: read after archive end: %w", err)
 	}
-	return stats, nil
+	return nil
 }
 
 // entry validates and restores one archive entry.
@@ -129,7 +148,12 @@ func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
 		err = x.symlink(name, hdr)
 	case tar.TypeLink:
 		err = x.hardlink(name, link)
-	case tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
+	case tar.TypeChar, tar.TypeBlock:
+		if x.opts.NoDevices {
+			return unsafeName(hdr.Name, "device node, and devices are not allowed")
+		}
+		err = x.node(name, hdr)
+	case tar.TypeFifo:
 		err = x.node(name, hdr)
 	case tar.TypeXGlobalHeader:
 		return nil // defaults for later headers, already merged by archive/tar

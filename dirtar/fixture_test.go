@@ -99,6 +99,8 @@ func buildTree(t *testing.T, dir string) *fixture {
 	write(long, "long", 0o644)
 	write("big.bin", strings.Repeat("0123456789abcdef", 300_000), 0o644)
 	write("empty.file", "", 0o644)
+	// Sparse: holes before, between and after two data blocks.
+	makeSparse(t, p("sparse"), 3<<20, map[int64][]byte{1 << 20: []byte(strings.Repeat("d", 4096)), 2 << 20: []byte("tail")})
 
 	fx.setXattrs(t, dir)
 

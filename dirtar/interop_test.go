@@ -52,7 +52,7 @@ func TestExtractGNUTarArchive(t *testing.T) {
 	}
 	want := scanTree(t, src)
 	var out, errOut bytes.Buffer
-	cmd := exec.Command(bin, append([]string{"--format=posix", "-cf", "-", "-C", src, "."}, gnuXattrFlags...)...)
+	cmd := exec.Command(bin, append([]string{"--format=posix", "-S", "-cf", "-", "-C", src, "."}, gnuXattrFlags...)...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("tar -c: %v\n%s", err, errOut.Bytes())

@@ -109,3 +109,18 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	c.left -= n
 	return n, err
 }
+
+// Excluded reports whether WriteOptions.Exclude globs would skip the entry
+// at slash path rel (relative to the root): a glob matches rel, its base
+// name, or one of its parent directories. Other tar producers (the engine
+// API) use it to apply the same excludes to their streams. Malformed
+// globs match nothing; Write reports them.
+func Excluded(globs []string, rel string) bool {
+	ex := excluder(globs)
+	for p := rel; p != "." && p != "" && p != "/"; p = path.Dir(p) {
+		if ex.match(p, path.Base(p)) {
+			return true
+		}
+	}
+	return false
+}

@@ -22,6 +22,7 @@ const copyBufSize = 1 << 20
 // all of its links inside the tree were seen.
 type walker struct {
 	ctx   context.Context
+	w     io.Writer // under tw, for the sparse entries tw cannot write
 	tw    *tar.Writer
 	opts  WriteOptions
 	ex    excluder
@@ -60,6 +61,7 @@ func Write(ctx context.Context, w io.Writer, root string, opts WriteOptions) (Wr
 	}
 	wk := &walker{
 		ctx:   ctx,
+		w:     w,
 		tw:    tar.NewWriter(w),
 		opts:  opts,
 		ex:    ex,

@@ -101,21 +101,9 @@ func (wk *walker) file(dfd int, rel, base string) error {
 	}
 	hdr := header(rel, tar.TypeReg, &st, x)
 	hdr.Size = st.Size
-	if err := wk.tw.WriteHeader(hdr); err != nil {
-		return entryErr(rel, err)
-	}
-	// Hide os.File's WriterTo and tar.Writer's internals from CopyBuffer
-	// so the copy goes through ctxReader and our buffer.
-	src := io.LimitReader(&ctxReader{ctx: wk.ctx, r: f}, st.Size)
-	n, err := io.CopyBuffer(struct{ io.Writer }{wk.tw}, src, wk.buf)
+	changed, err := wk.fileData(f, hdr, &st)
 	if err != nil {
-		return entryErr(rel, fmt.Errorf("read: %w", err))
-	}
-	changed := n < st.Size
-	if changed {
-		if err := wk.pad(st.Size - n); err != nil {
-			return entryErr(rel, err)
-		}
+		return entryErr(rel, err)
 	}
 	var after unix.Stat_t
 	if err := unix.Fstat(fd, &after); err != nil {
@@ -133,17 +121,39 @@ func (wk *walker) file(dfd int, rel, base string) error {
 	return nil
 }
 
-// pad writes n zero bytes for a file that shrank while read.
-func (wk *walker) pad(n int64) error {
-	clear(wk.buf)
-	for n > 0 {
-		k := min(n, int64(len(wk.buf)))
-		if _, err := wk.tw.Write(wk.buf[:k]); err != nil {
-			return err
+// fileData writes the header and contents of a regular file: sparse when
+// it has fewer blocks allocated than its size implies and the filesystem
+// can list its holes, dense otherwise. changed reports that fewer bytes
+// could be read than the size seen at open (zeros were stored instead).
+func (wk *walker) fileData(f *os.File, hdr *tar.Header, st *unix.Stat_t) (changed bool, err error) {
+	if st.Size > 0 && st.Blocks*512 < st.Size {
+		ext, ok, err := dataExtents(int(f.Fd()), st.Size)
+		if err != nil {
+			return false, err
 		}
-		n -= k
+		if ok {
+			short, err := wk.sparseFile(f, hdr, ext)
+			if err == nil {
+				wk.stats.Sparse++
+			}
+			return short > 0, err
+		}
 	}
-	return nil
+	if err := wk.tw.WriteHeader(hdr); err != nil {
+		return false, err
+	}
+	// A section reader (pread) is immune to the offset the hole probe
+	// moved, and hides os.File's WriterTo and tar.Writer's internals from
+	// CopyBuffer so the copy goes through ctxReader and our buffer.
+	src := &ctxReader{ctx: wk.ctx, r: io.NewSectionReader(f, 0, st.Size)}
+	n, err := io.CopyBuffer(struct{ io.Writer }{wk.tw}, src, wk.buf)
+	if err != nil {
+		return false, fmt.Errorf("read: %w", err)
+	}
+	if n < st.Size {
+		return true, wk.zeros(wk.tw, st.Size-n)
+	}
+	return false, nil
 }
 
 // special archives symlinks, FIFOs and devices: header-only entries whose

@@ -75,6 +75,7 @@ directory, and restores them.`,
 		newUnlockCommand(a),
 		newConfigCommand(a),
 		newKeygenCommand(a),
+		newVolumesHelperCommand(a),
 	)
 	return root
 }

@@ -172,7 +172,7 @@ func (s *Server) start(t testing.TB, mariadbd, osUser string, port int, args []s
 	for {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("%w: %v", errExited, s.waitErr)
+			return fmt.Errorf("%w: %w", errExited, s.waitErr)
 		case <-ctx.Done():
 			s.Kill()
 			return fmt.Errorf("not ready after %v", serverStartTimeout)

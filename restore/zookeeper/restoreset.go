@@ -1,0 +1,184 @@
+package zookeeper
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
+	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/restore"
+	"github.com/zuulstate/zuulstate/snapshot"
+)
+
+// RestoreSet restores the tree part among parts: it reads the part once to
+// check every node, wipes the target subtrees (Wipe) or checks they are
+// still absent (unless Force), writes, then reads the part and the target
+// again to verify. The keys part is left to zuul-admin import-keys.
+func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+	var tree *snapshot.Part
+	for i, p := range parts {
+		if p.Name == bzk.TreePart {
+			tree = &parts[i]
+		} else {
+			r.cfg.Log.Info("not loading the zuul-admin export-keys part; the tree part holds the same keys", "part", p.Name)
+		}
+	}
+	if tree == nil {
+		return fmt.Errorf("part zookeeper/%s is for zuul-admin import-keys: restore zookeeper/%s with zuulstate, or run import-keys on the keys part", bzk.KeysPart, bzk.TreePart)
+	}
+	m, err := treeMeta(*tree)
+	if err != nil {
+		return err
+	}
+	pl, err := r.plan(m)
+	if err != nil {
+		return err
+	}
+	r.warnDev(pl)
+	c, aux, err := r.conns(ctx)
+	if err != nil {
+		return err
+	}
+	temp := zk.WorldACL(zk.PermAll)
+	if id := c.DigestIDOf(); id != "" {
+		temp = []zk.ACL{{Perms: zk.PermAll, Scheme: "digest", ID: id}}
+	}
+	sc, err := r.prescan(ctx, *tree, open, pl, aclSize(temp))
+	if err != nil {
+		return err
+	}
+	if r.cfg.Wipe {
+		n, err := r.wipe(ctx, c, aux, pl)
+		if err != nil {
+			return err
+		}
+		r.cfg.Log.Warn(fmt.Sprintf("deleted %d nodes of the target subtrees before restoring (--wipe)", n), "server", c.String())
+	} else if err := r.checkEmpty(ctx, aux, pl); err != nil {
+		return err
+	}
+	if sc.ttl > 0 {
+		if err := probeTTL(ctx, c, "/", sc.ttl); err != nil {
+			return err
+		}
+	}
+	if err := r.ancestors(ctx, aux, pl, sc); err != nil {
+		return err
+	}
+	start := time.Now()
+	w, err := r.write(ctx, *tree, open, pl, c, aux, temp)
+	if err != nil {
+		return err
+	}
+	r.cfg.Log.Info("zookeeper nodes written", "created", w.created, "updated", w.updated, "counters_advanced", w.fix.bumped.Load(),
+		"acls_set_after_children", w.fix.acls.Load(), "batches_settled_after_lost_connections", w.d.settled,
+		"duration", time.Since(start).Round(time.Millisecond))
+	return r.verify(ctx, *tree, open, pl)
+}
+
+// write streams the selected records into the target.
+func (r *Restorer) write(ctx context.Context, part snapshot.Part, open restore.Opener, pl *plan, c, aux *zkconn.Client, temp []zk.ACL) (*writer, error) {
+	rd, finish, err := open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	d := newDispatcher(ctx, c, r.cfg.InFlight)
+	w := &writer{r: r, pl: pl, d: d, aux: aux, merge: r.cfg.Force, limit: r.cfg.BatchBytes, temp: temp,
+		digest: c.DigestIDOf(), fix: newFixer(ctx, aux, d, r.cfg.BatchBytes, 4), lastLog: time.Now()}
+	dec, err := bzk.NewDecoder(rd)
+	for err == nil {
+		var rec *bzk.Record
+		if rec, err = dec.Next(); err == nil && pl.sel.Covered(rec.Path) {
+			err = w.add(ctx, rec)
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		err = w.finish(ctx)
+	} else {
+		_ = w.fix.close()
+		_ = d.wait(ctx)
+	}
+	if ferr := finish(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore into %s: %w", c, err)
+	}
+	return w, nil
+}
+
+// ancestors creates the chroot when the target has none yet (a new
+// server) and the missing parents of the restore roots, from their records
+// when the snapshot has them (and the path is not remapped).
+func (r *Restorer) ancestors(ctx context.Context, c *zkconn.Client, pl *plan, sc *scan) error {
+	if chroot := c.Abs("/"); chroot != "/" {
+		ok, _, err := c.Exists(ctx, "/")
+		if err != nil {
+			return err
+		}
+		for p := ""; !ok && p != chroot; {
+			next, _, _ := strings.Cut(chroot[len(p)+1:], "/")
+			p += "/" + next
+			err := c.Do(ctx, func(z *zk.Conn) error { _, err := z.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); return err })
+			if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+				return fmt.Errorf("create the chroot %s on %s: %w", p, c, err)
+			}
+		}
+	}
+	for _, root := range pl.sel.Roots {
+		var chain []string
+		for a := bzk.Parent(pl.mapPath(root)); a != "/"; a = bzk.Parent(a) {
+			chain = append([]string{a}, chain...)
+		}
+		for _, a := range chain {
+			data, acl := []byte(nil), zk.WorldACL(zk.PermAll)
+			if rec := sc.ancestors[a]; rec != nil && pl.mapPath(a) == a {
+				data, acl = rec.Data, rec.ACL
+			}
+			if _, err := c.Create(ctx, a, data, 0, acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+				return fmt.Errorf("create %s, above %s: %w", a, pl.mapPath(root), err)
+			}
+		}
+	}
+	return nil
+}
+
+// probeTTL creates and deletes a TTL node under parent, so a target
+// without extended types fails before anything is restored.
+func probeTTL(ctx context.Context, c *zkconn.Client, parent string, n int64) error {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	p := bzk.Join(parent, "zuulstate-ttl-probe-"+hex.EncodeToString(b[:]))
+	err := c.CreateTTL(ctx, p, nil, zk.WorldACL(zk.PermAll), time.Minute)
+	if errors.Is(err, zkconn.ErrUnimplemented) {
+		return fmt.Errorf("the snapshot has %d TTL nodes, but %s does not create TTL nodes: start it with -Dzookeeper.extendedTypesEnabled=true, "+
+			"or leave those paths out (restore.zookeeper.exclude)", n, c)
+	}
+	if err != nil {
+		return fmt.Errorf("probe for TTL nodes under %s: %w", parent, err)
+	}
+	return c.Delete(ctx, p)
+}
+
+// warnDev explains why the dev profile leaves /zuul-system and /nodepool
+// out, when the snapshot has them.
+func (r *Restorer) warnDev(pl *plan) {
+	for root, why := range pl.skipped {
+		if why == "profile dev" {
+			r.warnOnce.Do(func() {
+				r.cfg.Log.Warn("profile dev: /zuul-system and /nodepool are not restored. With prod's node and image " +
+					"records a dev Nodepool would manage, and delete, prod's cloud servers and images; with prod's system id " +
+					"its leak cleanup would take prod's resources, tagged with that id, for its own. The dev instance " +
+					"creates its own system id; project keys are restored.")
+			})
+			r.cfg.Log.Debug("skipped by profile dev", "path", root)
+		}
+	}
+}

@@ -1,0 +1,213 @@
+// Package zookeeper restores the tree part of the zookeeper source (see
+// docs/ZOOKEEPER.md) into a ZooKeeper ensemble: by default only into
+// subtrees that do not exist yet, or merging (Force) or after deleting them
+// (Wipe). Nodes are created parents first in multi transactions within the
+// server's request limit, several in flight on one session in order; ACLs
+// are restored or replaced, declared container and TTL nodes get their
+// kind, and every parent's sequence counter is advanced to its recorded
+// value. Every node is then read back and compared with the snapshot.
+package zookeeper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/go-zookeeper/zk"
+
+	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
+	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/restore"
+	"github.com/zuulstate/zuulstate/snapshot"
+)
+
+// SourceName is the source whose parts this package restores.
+const SourceName = bzk.SourceName
+
+// Restore profiles.
+const (
+	ProfileDR  = "dr"  // everything in the snapshot (same instance)
+	ProfileDev = "dev" // never /zuul-system or /nodepool (a dev instance)
+)
+
+// DevExcluded are the subtrees the dev profile leaves out.
+var DevExcluded = []string{"/nodepool", "/zuul-system"}
+
+// Config says where and how to restore.
+type Config struct {
+	Conn    zkconn.Config
+	Profile string   // dr (default) or dev
+	Include []string // restore only these subtrees (snapshot paths)
+	Exclude []string // leave these subtrees out
+	// PathMap moves subtrees: snapshot path prefix → target prefix.
+	PathMap map[string]string
+	// Force merges into existing subtrees (overwriting data and ACLs of
+	// existing nodes); Wipe deletes the selected subtrees first.
+	Force, Wipe bool
+	// ReplaceACLs, when set, is given to every restored node instead of
+	// its recorded ACL (a dev target whose auth differs).
+	ReplaceACLs []zk.ACL
+	// MaxRequestBytes is the target's jute.maxbuffer; default 1048575.
+	MaxRequestBytes int
+	BatchOps        int // operations per multi; default 1000
+	// BatchBytes caps a multi's size (a larger node still goes alone, up
+	// to MaxRequestBytes); default 128 KiB. The server keeps its last 500
+	// transactions in memory, so huge multis cost it heap.
+	BatchBytes  int
+	InFlight    int // multis in flight; default 8
+	Concurrency int // reads in flight when verifying; default 256
+	Log         *slog.Logger
+	Out         io.Writer // the verification summary
+}
+
+// Restorer restores zookeeper parts. It keeps its sessions open between
+// Check and RestoreSet; call Close when done.
+type Restorer struct {
+	cfg Config
+
+	mu       sync.Mutex
+	c, aux   *zkconn.Client
+	warnOnce sync.Once
+	// onConnect is a test hook that gets both clients.
+	onConnect func(c, aux *zkconn.Client)
+}
+
+var _ restore.SetRestorer = (*Restorer)(nil)
+
+// New returns a Restorer for cfg.
+func New(cfg Config) *Restorer {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Profile == "" {
+		cfg.Profile = ProfileDR
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 1048575
+	}
+	if cfg.BatchOps <= 0 {
+		cfg.BatchOps = 1000
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = 128 << 10
+	}
+	cfg.BatchBytes = min(cfg.BatchBytes, cfg.MaxRequestBytes)
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 8
+	}
+	cfg.Conn.Log = cfg.Log
+	return &Restorer{cfg: cfg}
+}
+
+// Source returns "zookeeper".
+func (r *Restorer) Source() string { return SourceName }
+
+// Close ends the sessions.
+func (r *Restorer) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range []*zkconn.Client{r.c, r.aux} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	r.c, r.aux = nil, nil
+	return nil
+}
+
+// conns opens, on first use, the session that writes (one, so its
+// transactions stay in order) and the one that reads and fixes up.
+func (r *Restorer) conns(ctx context.Context) (c, aux *zkconn.Client, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.c == nil {
+		w := r.cfg.Conn
+		w.Sessions = 1
+		if r.c, err = zkconn.Connect(ctx, w); err != nil {
+			return nil, nil, err
+		}
+	}
+	if r.aux == nil {
+		if r.aux, err = zkconn.Connect(ctx, r.cfg.Conn); err != nil {
+			return nil, nil, err
+		}
+		if r.onConnect != nil {
+			r.onConnect(r.c, r.aux)
+		}
+	}
+	return r.c, r.aux, nil
+}
+
+// treeMeta decodes the manifest metadata of a tree part.
+func treeMeta(p snapshot.Part) (bzk.TreeMeta, error) {
+	var m bzk.TreeMeta
+	if len(p.Meta) == 0 {
+		return m, fmt.Errorf("part %s/%s has no metadata", p.Source, p.Name)
+	}
+	if err := json.Unmarshal(p.Meta, &m); err != nil {
+		return m, fmt.Errorf("part %s/%s: metadata: %w", p.Source, p.Name, err)
+	}
+	if m.Format != 1 {
+		return m, fmt.Errorf("part %s/%s has format %d; this zuulstate reads format 1: upgrade zuulstate", p.Source, p.Name, m.Format)
+	}
+	return m, nil
+}
+
+// Check refuses a tree part whose target subtrees exist, unless Force or
+// Wipe. The keys part always passes: RestoreSet leaves it to zuul-admin.
+func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
+	if p.Name != bzk.TreePart {
+		return nil
+	}
+	m, err := treeMeta(p)
+	if err != nil {
+		return err
+	}
+	pl, err := r.plan(m)
+	if err != nil {
+		return err
+	}
+	_, aux, err := r.conns(ctx)
+	if err != nil {
+		return err
+	}
+	return r.checkEmpty(ctx, aux, pl)
+}
+
+// checkEmpty fails with restore.ErrTargetNotEmpty when a target subtree
+// exists (with Force or Wipe it only reports).
+func (r *Restorer) checkEmpty(ctx context.Context, c *zkconn.Client, pl *plan) error {
+	for _, root := range pl.sel.Roots {
+		target := pl.mapPath(root)
+		ok, st, err := c.Exists(ctx, target)
+		if err != nil {
+			return fmt.Errorf("check %s on %s: %w", target, c, err)
+		}
+		if !ok || r.cfg.Force || r.cfg.Wipe {
+			continue
+		}
+		return fmt.Errorf("%w: %s already has %s (%d children): use --wipe to delete it first, --force to merge into it, or restore.zookeeper.path_map to restore elsewhere",
+			restore.ErrTargetNotEmpty, c, target, st.NumChildren)
+	}
+	return nil
+}
+
+// Restore restores one part on its own; Run uses RestoreSet.
+func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
+	used := false
+	open := func(context.Context, snapshot.Part) (io.Reader, func() error, error) {
+		if used {
+			return nil, nil, errors.New("this part can be read only once here: restore it with restore.Run")
+		}
+		used = true
+		return src, func() error { return nil }, nil
+	}
+	return r.RestoreSet(ctx, []snapshot.Part{p}, open)
+}
