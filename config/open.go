@@ -44,15 +44,9 @@ func OpenRepository(ctx context.Context, c *Config) (*repository.Repository, err
 	return repository.New(store, opts), nil
 }
 
-// defaultSourceLevels apply when compression_level is not set. SQL dumps
-// come out as small at zstd level 1 as at 3 (8.4% and 8.6% of the raw
-// size on the benchmark's Zuul database) for about 30% less CPU, which
-// on a small host is what a dump waits for (BENCHMARKS.md).
-var defaultSourceLevels = map[string]int{"mariadb": 1}
-
 func (c *Config) repositoryOptions() (repository.Options, error) {
 	e := c.Repository.Encryption
-	opts := repository.Options{Encode: snapshot.EncodeOptions{Level: c.Repository.Level}, SourceLevels: defaultSourceLevels}
+	opts := repository.Options{Encode: snapshot.EncodeOptions{Level: c.Repository.Level}}
 	lines := append([]string(nil), e.Recipients...)
 	if e.RecipientsFile != "" {
 		data, err := os.ReadFile(e.RecipientsFile)

@@ -97,11 +97,7 @@ func (w *Writer) WritePart(ctx context.Context, source, name string, produce Pro
 		putErr <- err
 	}()
 
-	eo := opts.Encode
-	if eo.Level == 0 {
-		eo.Level = opts.SourceLevels[source]
-	}
-	meta, sums, err := encodePart(ctx, pw, eo, produce)
+	meta, sums, err := encodePart(ctx, pw, opts.Encode, produce)
 	_ = pw.CloseWithError(err) // nil closes cleanly: the store sees EOF
 	if err != nil {
 		cancel()

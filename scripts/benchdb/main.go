@@ -81,11 +81,12 @@ func main() {
 		size   = flag.String("size", "1GiB", "size of the generated database (scripts/zuuldb -size)")
 		runs   = flag.Int("runs", 3, "runs per variant (the median is reported)")
 		noZuul = flag.Bool("baseline-only", false, "measure only the stock tools")
+		level  = flag.Int("level", 0, "repository.compression_level for zuulstate (0: not set, zuulstate's default)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{work: *work, bin: *bin, db: *db, copyDB: *db + "_copy", size: *size, runs: *runs}
+	b := &bench{work: *work, bin: *bin, db: *db, copyDB: *db + "_copy", size: *size, runs: *runs, level: *level}
 	if err := b.run(ctx, !*noZuul); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdb:", err)
 		os.Exit(1)
@@ -94,7 +95,7 @@ func main() {
 
 type bench struct {
 	work, bin, db, copyDB, size string
-	runs                        int
+	runs, level                 int
 	prod, dev, user, password   string
 }
 
@@ -276,7 +277,11 @@ func (b *bench) setupZuulstate(ctx context.Context) (bin, config, skipped string
 		err = os.WriteFile(pwFile, []byte(b.password+"\n"), 0o600)
 	}
 	if err == nil {
-		err = os.WriteFile(config, fmt.Appendf(nil, configTemplate, b.prod, b.dev, b.user, pwFile, b.db, b.copyDB, repo), 0o600)
+		text := fmt.Sprintf(configTemplate, b.prod, b.dev, b.user, pwFile, b.db, b.copyDB, repo)
+		if b.level != 0 {
+			text += fmt.Sprintf("  compression_level: %d\n", b.level)
+		}
+		err = os.WriteFile(config, []byte(text), 0o600)
 	}
 	if err != nil {
 		return "", "", err.Error()
