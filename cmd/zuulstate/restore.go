@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zuulstate/zuulstate/config"
+	"github.com/zuulstate/zuulstate/internal/units"
 	"github.com/zuulstate/zuulstate/restore"
 	rmariadb "github.com/zuulstate/zuulstate/restore/mariadb"
 	rpaths "github.com/zuulstate/zuulstate/restore/paths"
@@ -112,7 +113,7 @@ restores /zuul-system or /nodepool.`,
 			}
 			if !a.quiet {
 				for _, p := range parts {
-					fmt.Fprintf(a.stdout, "restored %s/%s (%s)\n", p.Source, p.Name, humanBytes(p.RawSize))
+					fmt.Fprintf(a.stdout, "restored %s/%s (%s)\n", p.Source, p.Name, units.Bytes(p.RawSize))
 				}
 			}
 			return nil
@@ -213,7 +214,7 @@ func (f *restoreFlags) restorers(a *app, cfg *config.Config, m *snapshot.Manifes
 				mparts = append(mparts, p)
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("would restore %s/%s (%s)", p.Source, p.Name, humanBytes(p.RawSize)))
+			lines = append(lines, fmt.Sprintf("would restore %s/%s (%s)", p.Source, p.Name, units.Bytes(p.RawSize)))
 		}
 		if mdb != nil {
 			lines = append(lines, mdb.Plan(mparts)...)

@@ -5,6 +5,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/zuulstate/zuulstate/internal/units"
 )
 
 func newShowCommand(a *app) *cobra.Command {
@@ -36,7 +38,7 @@ func newShowCommand(a *app) *cobra.Command {
 				if enc == "" {
 					enc = "none"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Source, p.Name, humanBytes(p.RawSize), humanBytes(p.StoredSize), enc, p.RawSHA256)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Source, p.Name, units.Bytes(p.RawSize), units.Bytes(p.StoredSize), enc, p.RawSHA256)
 			}
 			return tw.Flush()
 		},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zuulstate/zuulstate/internal/units"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
 
@@ -65,7 +66,7 @@ func newSnapshotsCommand(a *app) *cobra.Command {
 					continue
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Start.Format("2006-01-02 15:04:05"), r.Duration,
-					r.Host, r.Parts, humanBytes(r.RawBytes), humanBytes(r.StoredBytes), strings.Join(r.Tags, ","))
+					r.Host, r.Parts, units.Bytes(r.RawBytes), units.Bytes(r.StoredBytes), strings.Join(r.Tags, ","))
 			}
 			fmt.Fprintf(tw, "%d snapshots\n", len(rows))
 			return tw.Flush()
@@ -78,17 +79,4 @@ func newSnapshotsCommand(a *app) *cobra.Command {
 func rowOf(m *snapshot.Manifest) snapshotRow {
 	return snapshotRow{ID: m.ID, Start: m.Start, Duration: m.End.Sub(m.Start).Round(time.Second).String(), Host: m.Host,
 		Tags: m.Tags, Parts: len(m.Parts), RawBytes: m.RawBytes(), StoredBytes: m.StoredBytes()}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -8,6 +8,7 @@ import (
 
 	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
 	"github.com/zuulstate/zuulstate/dirtar"
+	"github.com/zuulstate/zuulstate/internal/units"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
 
@@ -18,7 +19,7 @@ const cleanupTimeout = 2 * time.Minute
 func verify(p snapshot.Part, t *target, got dirtar.ExtractStats) (string, error) {
 	w := t.meta.Stats
 	line := fmt.Sprintf("restored %s/%s into %s %s (%s way): %d files, %d dirs, %d symlinks, %d hardlinks, %s",
-		p.Source, p.Name, t.kind, t.name(), t.way, got.Files, got.Dirs, got.Symlinks, got.Hardlinks, human(got.Bytes))
+		p.Source, p.Name, t.kind, t.name(), t.way, got.Files, got.Dirs, got.Symlinks, got.Hardlinks, units.Bytes(got.Bytes))
 	// Devices are skipped by a restore that is not root: they count as
 	// found (with a note) rather than as a difference.
 	type pair struct {
@@ -42,20 +43,7 @@ func verify(p snapshot.Part, t *target, got dirtar.ExtractStats) (string, error)
 	if len(diffs) > 0 {
 		return line + " — MISMATCH", fmt.Errorf("part %s: restored content does not match the snapshot: %s", p.Name, strings.Join(diffs, ", "))
 	}
-	return line + fmt.Sprintf(" — matches the snapshot (%d files, %s expected)", w.Files, human(w.Bytes)), nil
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return line + fmt.Sprintf(" — matches the snapshot (%d files, %s expected)", w.Files, units.Bytes(w.Bytes)), nil
 }
 
 // Plan describes in human lines what Restore would do with parts, from
@@ -80,7 +68,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 		if from := sourceName(t); from != t.name() {
 			fmt.Fprintf(&b, " from %s", from)
 		}
-		fmt.Fprintf(&b, ", then extract %s/%s: %d files, %s, the %s way", p.Source, p.Name, t.meta.Stats.Files, human(t.meta.Stats.Bytes), t.way)
+		fmt.Fprintf(&b, ", then extract %s/%s: %d files, %s, the %s way", p.Source, p.Name, t.meta.Stats.Files, units.Bytes(t.meta.Stats.Bytes), t.way)
 		if len(t.meta.Lost) > 0 {
 			fmt.Fprintf(&b, " (backed up through the engine API, without: %s)", strings.Join(t.meta.Lost, ", "))
 		}

@@ -1,0 +1,19 @@
+// Package units formats sizes for people: the command line's listings and
+// the restore summaries print them the same way.
+package units
+
+import "fmt"
+
+// Bytes formats n with a binary prefix: "512 B", "1.5 KiB", "3.2 GiB".
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
