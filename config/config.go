@@ -25,6 +25,11 @@ type Config struct {
 	Sources   Sources     `yaml:"sources"`
 	Restore   RestoreConf `yaml:"restore,omitempty"`
 	Retention Retention   `yaml:"retention,omitempty"`
+	// Targets are named restore destinations (restore --target NAME);
+	// Restore above is the one used without --target.
+	Targets map[string]*Target `yaml:"targets,omitempty"`
+	Hooks   Hooks              `yaml:"hooks,omitempty"`
+	Metrics Metrics            `yaml:"metrics,omitempty"`
 }
 
 // Repository says where snapshots are stored and how they are encoded.
@@ -60,6 +65,8 @@ type S3 struct {
 	PartSize      Size   `yaml:"part_size,omitempty"`
 	Parallel      int    `yaml:"parallel,omitempty"`
 	Retries       int    `yaml:"retries,omitempty"`
+	// ObjectLock writes snapshots with an S3 Object Lock retention.
+	ObjectLock *ObjectLock `yaml:"object_lock,omitempty"`
 }
 
 // Encryption configures age. Backup needs only recipients (public keys);
