@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 GO ?= go
 
-.PHONY: all build services services-stop test lint demo bench
+.PHONY: all build services services-stop test lint demo bench fuzz
 
 all: lint test
 
@@ -57,3 +57,27 @@ bench: services build
 		*) echo "unknown benchmark $$b (pipeline, mariadb, volumes, zookeeper)"; exit 2 ;; \
 		esac; \
 	done
+
+# Fuzz every decoder for FUZZTIME each (`make test` already runs the seed
+# corpora in testdata/fuzz as ordinary tests). New crashers land in the
+# package's testdata/fuzz and then fail `make test` until fixed.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := ./snapshot:FuzzDecodeManifest ./snapshot:FuzzPartDecoder \
+	./backup/zookeeper:FuzzRecordDecoder ./dirtar:FuzzExtract ./config:FuzzParse
+# FuzzExtract writes a small tree per input: on tmpfs it runs several
+# times faster than on a busy disk. The build stays in GOTMPDIR.
+FUZZ_TMPDIR ?= $(if $(wildcard /dev/shm),/dev/shm,$(TMPDIR))
+fuzz:
+	for t in $(FUZZ_TARGETS); do \
+		TMPDIR=$(FUZZ_TMPDIR) GOTMPDIR=$${GOTMPDIR:-/tmp} \
+			$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
+	done
+
+# The long crash and fault runs (docs/RELIABILITY.md): 100 SIGKILLs per
+# store on a larger data set instead of `make test`'s 30 on a small one,
+# plus every fault test. TORTURE_KILLS overrides the number of kills.
+TORTURE_KILLS ?= 100
+.PHONY: torture
+torture: services
+	eval "$$(scripts/dev-services.sh env)" && ZUULSTATE_TORTURE=1 ZUULSTATE_TORTURE_KILLS=$(TORTURE_KILLS) \
+		$(GO) test -count=1 -v -timeout 3h ./internal/reliability/

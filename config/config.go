@@ -140,9 +140,6 @@ func (c *Config) applyDefaults() {
 	if r.LockTTL == 0 {
 		r.LockTTL = 30 * time.Minute
 	}
-	if r.Level == 0 {
-		r.Level = 3
-	}
 	if s := r.S3; s != nil {
 		if s.Region == "" {
 			s.Region = "us-east-1"

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -60,7 +61,7 @@ func resolveSecret(what string, inline *Secret, file, envName string, getenv fun
 		return nil
 	}
 	if file != "" {
-		data, err := os.ReadFile(file)
+		data, err := readSecretFile(file)
 		if err != nil {
 			return fmt.Errorf("%s: read %s: %w", what, file, err)
 		}
@@ -101,9 +102,36 @@ func (c *Config) resolveSecrets(getenv func(string) string) error {
 	if err := c.resolveZooKeeperSecrets(getenv); err != nil {
 		return err
 	}
+	if err := c.resolvePushgatewaySecret(getenv); err != nil {
+		return err
+	}
+	if err := c.resolveTargetSecrets(getenv); err != nil {
+		return err
+	}
 	e := &c.Repository.Encryption
 	if f := getenv("ZUULSTATE_AGE_IDENTITY_FILE"); f != "" {
 		e.IdentityFile, e.Identity = f, Secret{}
 	}
 	return resolveSecret("repository.encryption.identity", &e.Identity, e.IdentityFile, "ZUULSTATE_AGE_IDENTITY", getenv)
+}
+
+// maxSecretFile bounds what a *_file may hold: a credential or an age
+// identity is a few hundred bytes, and a wrong path (/dev/zero, a log file)
+// must fail instead of filling memory.
+const maxSecretFile = 1 << 20
+
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSecretFile {
+		return nil, fmt.Errorf("larger than %d bytes: not a credential file", maxSecretFile)
+	}
+	return data, nil
 }

@@ -66,7 +66,7 @@ func (c *Config) validate() error {
 	if s := r.S3; s != nil {
 		errs = append(errs, s.validate()...)
 	}
-	if r.Level < 1 || r.Level > 22 {
+	if r.Level < 0 || r.Level > 22 {
 		errs = append(errs, fmt.Errorf("repository.compression_level %d: use 1 (fastest) to 22 (smallest)", r.Level))
 	}
 	for _, rc := range r.Encryption.Recipients {
@@ -100,6 +100,7 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("restore.mariadb.tls: cert_file and key_file go together"))
 	}
 	errs = append(errs, c.validateZooKeeper()...)
+	errs = append(errs, c.validateTargets()...)
 	for _, t := range c.Tags {
 		if err := snapshot.CheckName("tag", t); err != nil {
 			errs = append(errs, err)

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -124,24 +123,28 @@ func (s *ZooKeeperSource) validate() []error {
 	return errs
 }
 
-func (r *ZooKeeperRestore) validate() []error {
-	errs := r.ZooKeeperConn.validate("restore.zookeeper", false)
+func (r *ZooKeeperRestore) validate() []error { return r.validateAt("restore.zookeeper") }
+
+// validateAt checks r, naming it where in messages (restore.zookeeper or
+// targets.NAME.zookeeper).
+func (r *ZooKeeperRestore) validateAt(where string) []error {
+	errs := r.ZooKeeperConn.validate(where, false)
 	if !slices.Contains([]string{"", "dr", "dev"}, r.Profile) {
-		errs = append(errs, fmt.Errorf("restore.zookeeper.profile %q: use dr or dev", r.Profile))
+		errs = append(errs, fmt.Errorf("%s.profile %q: use dr or dev", where, r.Profile))
 	}
-	errs = append(errs, checkZKPaths("restore.zookeeper", r.Include)...)
-	errs = append(errs, checkZKPaths("restore.zookeeper", r.Exclude)...)
+	errs = append(errs, checkZKPaths(where, r.Include)...)
+	errs = append(errs, checkZKPaths(where, r.Exclude)...)
 	for from, to := range r.PathMap {
-		errs = append(errs, checkZKPaths("restore.zookeeper.path_map", []string{from, to})...)
+		errs = append(errs, checkZKPaths(where+".path_map", []string{from, to})...)
 	}
 	if _, err := ParseACLs(r.ReplaceACLs); err != nil {
-		errs = append(errs, fmt.Errorf("restore.zookeeper.replace_acls: %w", err))
+		errs = append(errs, fmt.Errorf("%s.replace_acls: %w", where, err))
 	}
 	if r.MaxRequestBytes != 0 && r.MaxRequestBytes < 64<<10 {
-		errs = append(errs, fmt.Errorf("restore.zookeeper.max_request_bytes %d: at least 64KiB", r.MaxRequestBytes))
+		errs = append(errs, fmt.Errorf("%s.max_request_bytes %d: at least 64KiB", where, r.MaxRequestBytes))
 	}
 	if r.BatchOps < 0 || r.InFlight < 0 {
-		errs = append(errs, errors.New("restore.zookeeper: batch_ops and in_flight must not be negative"))
+		errs = append(errs, fmt.Errorf("%s: batch_ops and in_flight must not be negative", where))
 	}
 	return errs
 }

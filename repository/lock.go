@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type LockInfo struct {
 	Created   time.Time `json:"created"`
 	Refreshed time.Time `json:"refreshed"`
 	TTL       Duration  `json:"ttl"`
+	// Held is set once the holder has won against runs that started at
+	// the same moment (see tryLock).
+	Held bool `json:"held,omitempty"`
 }
 
 // Duration marshals as a Go duration string in lock objects.
@@ -77,16 +81,11 @@ func (r *Repository) Lock(ctx context.Context, o LockOptions) (*Lock, context.Co
 	if o.TTL <= 0 {
 		o.TTL = 30 * time.Minute
 	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	now := time.Now().UTC()
-	info := LockInfo{
-		Key:  snapshot.LockPrefix + now.Format("20060102T150405Z") + "-" + hex.EncodeToString(rnd[:]) + ".json",
-		Host: o.Host, PID: os.Getpid(), Operation: o.Operation, Created: now, Refreshed: now, TTL: Duration(o.TTL),
-	}
 	deadline := time.Now().Add(o.Wait)
+	var info LockInfo
 	for {
-		err := r.tryLock(ctx, info)
+		var err error
+		info, err = r.tryLock(ctx, o)
 		if err == nil {
 			break
 		}
@@ -96,7 +95,9 @@ func (r *Repository) Lock(ctx context.Context, o LockOptions) (*Lock, context.Co
 		select {
 		case <-ctx.Done():
 			return nil, nil, fmt.Errorf("waiting for the repository lock: %w", context.Cause(ctx))
-		case <-time.After(min(5*time.Second, time.Until(deadline)+time.Millisecond)):
+		// Waiters poll every second or so, at random offsets so that they
+		// do not all try at the same instant when the holder leaves.
+		case <-time.After(min(time.Second+mathrand.N(500*time.Millisecond), time.Until(deadline)+time.Millisecond)):
 		}
 	}
 	lockCtx, cancel := context.WithCancelCause(ctx)
@@ -106,34 +107,123 @@ func (r *Repository) Lock(ctx context.Context, o LockOptions) (*Lock, context.Co
 	return l, lockCtx, nil
 }
 
-func (r *Repository) tryLock(ctx context.Context, info LockInfo) error {
-	if err := r.checkOthers(ctx, info.Key); err != nil {
-		return err
+// settle is how long a run that wrote its lock waits for younger
+// competitors (runs that started at the same moment) to see it and back
+// off.
+const settle = 3 * time.Second
+
+// newLockInfo names a lock object after the time it is written, to the
+// nanosecond: lock keys then sort by age, which decides between runs that
+// start together.
+func newLockInfo(o LockOptions) LockInfo {
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	now := time.Now().UTC()
+	return LockInfo{
+		Key:  snapshot.LockPrefix + now.Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(rnd[:]) + ".json",
+		Host: o.Host, PID: os.Getpid(), Operation: o.Operation, Created: now, Refreshed: now, TTL: Duration(o.TTL),
 	}
-	if err := r.putLock(ctx, info); err != nil {
-		return err
-	}
-	// Two processes can pass the first check at once; each sees the other's
-	// lock here and backs off (the loser retries until Wait runs out).
-	if err := r.checkOthers(ctx, info.Key); err != nil {
-		_ = r.store.Delete(context.WithoutCancel(ctx), info.Key)
-		return err
-	}
-	return nil
 }
 
-func (r *Repository) checkOthers(ctx context.Context, own string) error {
-	locks, err := r.Locks(ctx)
-	if err != nil {
-		return err
+// tryLock checks for live locks, writes ours and checks again. Runs that
+// pass the first check together then see each other's locks (both stores
+// read their own writes, so of two runs at least the later checker sees
+// the other). The run with the oldest lock key stays and waits for the
+// younger ones to back off; a younger one backs off at once. Two runs can
+// therefore never both hold the lock, and of runs that start together one
+// gets it instead of all giving up. The winner marks its lock as held, so
+// that an older run that missed it (its lock became visible too late)
+// backs off as well instead of running after it.
+func (r *Repository) tryLock(ctx context.Context, o LockOptions) (LockInfo, error) {
+	// Any live lock stops us here.
+	if other, err := r.liveOthers(ctx, ""); err != nil || other != nil {
+		if err != nil {
+			return LockInfo{}, err
+		}
+		return LockInfo{}, other
 	}
-	for _, l := range locks {
-		if l.Key != own && !l.Stale(time.Now()) {
-			return fmt.Errorf("%w: %s; if that process is gone, wait until the lock is stale after %s or run 'zuulstate unlock'",
-				ErrLocked, l, time.Duration(l.TTL))
+	info := newLockInfo(o)
+	if err := r.putLock(ctx, info); err != nil {
+		return info, err
+	}
+	backOff := func(err error) (LockInfo, error) {
+		_ = r.store.Delete(context.WithoutCancel(ctx), info.Key)
+		return info, err
+	}
+	waitUntil := time.Now().Add(settle)
+	for {
+		younger, err := r.liveOthers(ctx, info.Key)
+		switch {
+		case err != nil: // an older lock (ErrLocked), or the store failed
+			return backOff(err)
+		case younger == nil:
+			info.Held = true
+			if err := r.putLock(ctx, info); err != nil {
+				return backOff(err)
+			}
+			r.removeStale(ctx, info.Key)
+			return info, nil
+		case younger.holder.Held || time.Now().After(waitUntil):
+			// The younger run did not see our lock in time and holds
+			// the repository.
+			return backOff(younger)
+		}
+		select {
+		case <-ctx.Done():
+			return backOff(context.Cause(ctx))
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return nil
+}
+
+// removeStale takes over the locks of holders that died (SIGKILL, a crash):
+// with the lock held, their stale lock objects are deleted so they do not
+// pile up. A holder that is alive but could not refresh has already given
+// up (see refresh), so nothing still runs under a lock deleted here.
+// Failures are harmless: a stale lock is ignored by every check anyway.
+func (r *Repository) removeStale(ctx context.Context, own string) {
+	locks, err := r.Locks(ctx)
+	if err != nil {
+		return
+	}
+	for _, l := range locks {
+		if l.Key != own && l.Stale(time.Now()) {
+			_ = r.store.Delete(ctx, l.Key)
+		}
+	}
+}
+
+// lockedError is ErrLocked naming the holder.
+type lockedError struct{ holder LockInfo }
+
+func (e *lockedError) Error() string {
+	return fmt.Sprintf("%s: %s; if that process is gone, wait until the lock is stale after %s or run 'zuulstate unlock'",
+		ErrLocked, e.holder, time.Duration(e.holder.TTL))
+}
+
+func (e *lockedError) Unwrap() error { return ErrLocked }
+
+// liveOthers looks at the live locks other than own. It fails with a
+// *lockedError naming an older one (older key: written earlier), and
+// returns one naming a younger one if only younger ones exist.
+func (r *Repository) liveOthers(ctx context.Context, own string) (younger *lockedError, err error) {
+	locks, err := r.Locks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for _, l := range locks {
+		if l.Key == own || l.Stale(now) {
+			continue
+		}
+		if l.Key < own {
+			return nil, &lockedError{holder: l}
+		}
+		if younger == nil {
+			younger = &lockedError{holder: l}
+		}
+	}
+	return younger, nil
 }
 
 func (r *Repository) putLock(ctx context.Context, info LockInfo) error {

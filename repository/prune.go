@@ -88,6 +88,37 @@ type PruneResult struct {
 	OrphanIDs     []string // snapshot ids whose parts have no manifest
 	DeletedKeys   int
 	SkippedOrphan []string // too young to delete: perhaps still being written
+	// Retained lists what the policy or the orphan rule would delete but an
+	// S3 Object Lock retention protects; a later prune deletes it.
+	Retained []Retained
+}
+
+// Retained is a snapshot (or an orphan's parts) that cannot be deleted yet.
+type Retained struct {
+	ID     string
+	Until  time.Time // zero if the store did not say
+	Orphan bool      // parts without a manifest, not a whole snapshot
+}
+
+// Kept counts the snapshots the policy keeps.
+func (r *PruneResult) Kept() int {
+	n := 0
+	for _, d := range r.Decisions {
+		if d.Keep {
+			n++
+		}
+	}
+	return n
+}
+
+// retainedUntil asks a store with retention when key may be deleted; the
+// zero time means now.
+func (r *Repository) retainedUntil(ctx context.Context, key string) (time.Time, error) {
+	ret, ok := r.store.(storage.Retainer)
+	if !ok {
+		return time.Time{}, nil
+	}
+	return ret.RetainedUntil(ctx, key)
 }
 
 // Prune removes snapshots the policy does not keep, then parts left by
@@ -95,6 +126,12 @@ type PruneResult struct {
 // A snapshot is removed manifest first, so a half-finished removal leaves
 // parts without a manifest (cleaned up next time), never a manifest whose
 // parts are gone.
+//
+// Under S3 Object Lock a snapshot whose manifest is still retained is left
+// whole and reported in Retained. Its parts were written before the
+// manifest, so their retention ends first: once the manifest may go, so may
+// they. Parts that are retained anyway (the retention was lengthened in
+// between) stay as orphans, reported too, for a later prune.
 func (r *Repository) Prune(ctx context.Context, p Policy, grace time.Duration, dryRun bool) (*PruneResult, error) {
 	if p.Empty() {
 		return nil, errors.New("refusing to prune without a retention policy: set at least one --keep-* option or retention in the config")
@@ -105,19 +142,41 @@ func (r *Repository) Prune(ctx context.Context, p Policy, grace time.Duration, d
 	}
 	res := &PruneResult{Decisions: p.Decide(ids)}
 	for _, d := range res.Decisions {
-		if d.Keep || dryRun {
+		if d.Keep {
 			continue
 		}
-		if err := r.store.Delete(ctx, snapshot.ManifestKey(d.ID)); err != nil {
+		until, err := r.retainedUntil(ctx, snapshot.ManifestKey(d.ID))
+		if err != nil {
+			return res, fmt.Errorf("snapshot %s: %w", d.ID, err)
+		}
+		if !until.IsZero() {
+			res.Retained = append(res.Retained, Retained{ID: d.ID, Until: until})
+			continue
+		}
+		if dryRun {
+			continue
+		}
+		err = r.store.Delete(ctx, snapshot.ManifestKey(d.ID))
+		if errors.Is(err, storage.ErrRetained) {
+			res.Retained = append(res.Retained, Retained{ID: d.ID})
+			continue
+		}
+		if err != nil {
 			return res, fmt.Errorf("delete manifest of snapshot %s: %w", d.ID, err)
 		}
-		n, err := r.deletePrefix(ctx, snapshot.PartDir(d.ID))
+		n, retained, err := r.deletePrefix(ctx, snapshot.PartDir(d.ID))
 		res.DeletedKeys += n + 1
 		if err != nil {
 			return res, err
 		}
+		if retained {
+			res.Retained = append(res.Retained, Retained{ID: d.ID, Orphan: true})
+		}
 	}
-	return res, r.pruneOrphans(ctx, ids, grace, dryRun, res)
+	if err := r.pruneOrphans(ctx, ids, grace, dryRun, res); err != nil {
+		return res, err
+	}
+	return res, r.sweepLeftovers(ctx, grace, dryRun, res)
 }
 
 func (r *Repository) pruneOrphans(ctx context.Context, ids []string, grace time.Duration, dryRun bool, res *PruneResult) error {
@@ -155,10 +214,14 @@ func (r *Repository) pruneOrphans(ctx context.Context, ids []string, grace time.
 		if dryRun {
 			continue
 		}
-		n, err := r.deletePrefix(ctx, snapshot.PartDir(id))
+		n, retained, err := r.deletePrefix(ctx, snapshot.PartDir(id))
 		res.DeletedKeys += n
 		if err != nil {
 			return err
+		}
+		if retained {
+			res.OrphanIDs = res.OrphanIDs[:len(res.OrphanIDs)-1]
+			res.Retained = append(res.Retained, Retained{ID: id, Orphan: true})
 		}
 	}
 	return nil
@@ -173,18 +236,26 @@ func (r *Repository) decidedRemove(res *PruneResult, id string) bool {
 	return false
 }
 
-func (r *Repository) deletePrefix(ctx context.Context, prefix string) (int, error) {
+// deletePrefix deletes every object under prefix and returns how many it
+// deleted and whether some were retained (and skipped).
+func (r *Repository) deletePrefix(ctx context.Context, prefix string) (n int, retained bool, err error) {
 	var keys []string
 	if err := r.store.List(ctx, prefix, func(oi storage.ObjectInfo) error {
 		keys = append(keys, oi.Key)
 		return nil
 	}); err != nil {
-		return 0, fmt.Errorf("list %s: %w", prefix, err)
+		return 0, false, fmt.Errorf("list %s: %w", prefix, err)
 	}
-	for i, k := range keys {
-		if err := r.store.Delete(ctx, k); err != nil {
-			return i, fmt.Errorf("delete %s: %w", k, err)
+	for _, k := range keys {
+		err := r.store.Delete(ctx, k)
+		switch {
+		case errors.Is(err, storage.ErrRetained):
+			retained = true
+		case err != nil:
+			return n, retained, fmt.Errorf("delete %s: %w", k, err)
+		default:
+			n++
 		}
 	}
-	return len(keys), nil
+	return n, retained, nil
 }

@@ -23,8 +23,11 @@ var ErrSnapshotNotFound = errors.New("snapshot not found")
 
 // Options configure a Repository.
 type Options struct {
-	Encode     snapshot.EncodeOptions
-	Identities []age.Identity // for reading encrypted parts
+	Encode snapshot.EncodeOptions
+	// SourceLevels is the zstd level of a source's parts when Encode.Level
+	// is 0 (not configured); sources not listed get the codec's default.
+	SourceLevels map[string]int
+	Identities   []age.Identity // for reading encrypted parts
 	// RecipientNames are the public keys, recorded in manifests so an
 	// operator knows which identity a part needs.
 	RecipientNames []string

@@ -208,9 +208,37 @@ func TestStaleLock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a stale lock must not block: %v", err)
 	}
+	// Taken over: the holder is dead, its lock object goes.
+	if locks, _ := repo.Locks(ctx); len(locks) != 1 || locks[0].Host == "gone" {
+		t.Fatalf("locks while held: %v, want only the new one", locks)
+	}
 	_ = l.Unlock(ctx)
+	if err := repo.putLock(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
 	removed, err := repo.RemoveLocks(ctx, false)
 	if err != nil || len(removed) != 1 || removed[0].Host != "gone" {
 		t.Fatalf("RemoveLocks: %v %v", removed, err)
+	}
+}
+
+// TestLatestIsNewest: two backups in the same second; latest is the second.
+func TestLatestIsNewest(t *testing.T) {
+	ctx := context.Background()
+	repo, _ := newRepo(t, Options{})
+	var ids []string
+	for range 3 {
+		if err := repo.WaitPastNewest(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w := repo.NewWriter(SnapshotInfo{})
+		if _, err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, w.ID())
+	}
+	latest, err := repo.Resolve(ctx, "latest")
+	if err != nil || latest != ids[2] {
+		t.Fatalf("latest = %s (%v), want the last written %s of %v", latest, err, ids[2], ids)
 	}
 }

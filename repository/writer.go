@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/storage"
 )
 
 // SnapshotInfo is what the caller knows about a snapshot before it starts.
@@ -97,7 +98,11 @@ func (w *Writer) WritePart(ctx context.Context, source, name string, produce Pro
 		putErr <- err
 	}()
 
-	meta, sums, err := encodePart(ctx, pw, opts.Encode, produce)
+	eo := opts.Encode
+	if eo.Level == 0 {
+		eo.Level = opts.SourceLevels[source]
+	}
+	meta, sums, err := encodePart(ctx, pw, eo, produce)
 	_ = pw.CloseWithError(err) // nil closes cleanly: the store sees EOF
 	if err != nil {
 		cancel()
@@ -177,10 +182,44 @@ func (w *Writer) Abort(ctx context.Context) error {
 	keys := slices.Clone(w.written)
 	w.mu.Unlock()
 	var errs []error
-	for _, k := range keys {
+	for i, k := range keys {
 		if err := w.repo.store.Delete(ctx, k); err != nil {
 			errs = append(errs, fmt.Errorf("delete %s: %w", k, err))
+			if errors.Is(err, storage.ErrUnreachable) {
+				// Each further delete would wait out the same retries.
+				errs = append(errs, fmt.Errorf("%d more parts not deleted", len(keys)-i-1))
+				break
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// WaitPastNewest returns once a snapshot started now gets an id that sorts
+// after every snapshot in the repository. Ids hold the start time to the
+// second, and "latest" is the greatest id, so a backup that starts in the
+// same second as the previous one waits for the next second. Call it under
+// the repository lock. A newest id more than a few seconds ahead is another
+// host's clock, not worth stalling for.
+func (r *Repository) WaitPastNewest(ctx context.Context) error {
+	ids, err := r.IDs(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	newest, err := snapshot.IDTime(ids[len(ids)-1])
+	if err != nil {
+		return nil // not ours to judge here; listing reports bad ids
+	}
+	wait := time.Until(newest.Add(time.Second))
+	if wait <= 0 || wait > 3*time.Second {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }

@@ -44,6 +44,42 @@ type SetRestorer interface {
 	RestoreSet(ctx context.Context, parts []snapshot.Part, open Opener) error
 }
 
+// Order is the order sources are restored in: files first, then the
+// database, ZooKeeper last, since a Zuul that sees its keys may start.
+// Sources not listed follow, in manifest order.
+var Order = []string{"volumes", "paths", "mariadb", "zookeeper"}
+
+// Result is one line of the verification table: what was counted in the
+// target after restoring, against what the manifest recorded.
+type Result struct {
+	Source, Part string
+	What         string // rows of zuul.zuul_build, znodes, files, bytes, …
+	Expected     int64
+	Found        int64 // -1: could not be counted
+}
+
+// OK reports whether the target holds what the snapshot recorded.
+func (r Result) OK() bool { return r.Expected == r.Found }
+
+// Reporter is a Restorer that says, after restoring, what it found.
+type Reporter interface {
+	Results() []Result
+}
+
+// Planner is a Restorer that describes in human lines what it would do
+// with parts, from the manifest and what its Checks found.
+type Planner interface {
+	Plan(parts []snapshot.Part) []string
+}
+
+// Checked is one selected part and what its restorer's Check said: nil,
+// or why the part cannot be restored (restore.ErrTargetNotEmpty when its
+// target holds data).
+type Checked struct {
+	Part snapshot.Part
+	Err  error
+}
+
 // Options for Run.
 type Options struct {
 	// Include selects parts by "source" or "source/name"; empty means all
@@ -54,6 +90,10 @@ type Options struct {
 	SkipVerify bool
 	DryRun     bool
 	Log        *slog.Logger
+	// OnPlan, if set, gets every selected part in restore order with what
+	// its Check said, after all checks and before anything is read or
+	// written (the CLI prints the plan from it).
+	OnPlan func([]Checked)
 }
 
 // Select returns the parts of m chosen by include that have a restorer. An
@@ -131,10 +171,30 @@ func Run(ctx context.Context, repo *repository.Repository, m *snapshot.Manifest,
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range parts {
+	parts = InOrder(parts)
+	// Every part is checked, not only up to the first refusal, so the
+	// operator sees everything that stands in the way at once.
+	checked := make([]Checked, len(parts))
+	var refused []error
+	seen := map[string]bool{} // one unreachable server fails every part alike
+	for i, p := range parts {
+		checked[i] = Checked{Part: p}
 		if err := byName[p.Source].Check(ctx, p); err != nil {
-			return nil, fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			checked[i].Err = err
+			if !seen[err.Error()] {
+				seen[err.Error()] = true
+				refused = append(refused, fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err))
+			}
 		}
+	}
+	if o.OnPlan != nil {
+		o.OnPlan(checked)
+	}
+	if len(refused) > 0 {
+		return nil, fmt.Errorf("nothing was restored: %w", errors.Join(refused...))
 	}
 	if o.DryRun {
 		return parts, nil
@@ -143,7 +203,7 @@ func Run(ctx context.Context, repo *repository.Repository, m *snapshot.Manifest,
 		start := time.Now()
 		sub := *m
 		sub.Parts = parts
-		if _, err := repo.Verify(ctx, &sub, true); err != nil {
+		if err := repo.VerifyStored(ctx, &sub); err != nil {
 			return nil, fmt.Errorf("nothing was restored: %w", err)
 		}
 		log.Info("parts verified", "parts", len(parts), "duration", time.Since(start).Round(time.Millisecond))
@@ -168,6 +228,21 @@ func Run(ctx context.Context, repo *repository.Repository, m *snapshot.Manifest,
 		log.Info("part restored", "source", p.Source, "part", p.Name, "raw_bytes", p.RawSize, "duration", time.Since(start).Round(time.Millisecond))
 	}
 	return parts, nil
+}
+
+// InOrder sorts parts by source in restore Order, keeping the manifest
+// order within a source.
+func InOrder(parts []snapshot.Part) []snapshot.Part {
+	out := slices.Clone(parts)
+	slices.SortStableFunc(out, func(a, b snapshot.Part) int { return rank(a.Source) - rank(b.Source) })
+	return out
+}
+
+func rank(source string) int {
+	if i := slices.Index(Order, source); i >= 0 {
+		return i
+	}
+	return len(Order)
 }
 
 func partsOf(parts []snapshot.Part, source string) []snapshot.Part {

@@ -1,104 +1,116 @@
 #!/usr/bin/env bash
-# End-to-end demo of zuulstate on local services: back up a Zuul-like host
-# layout to MinIO (TLS, age-encrypted), list, show and deep-verify the
-# snapshot, restore it into an empty directory and compare it with the
-# original, then show what prune would do. Run through `make demo`.
+# The demo: the nightly backup of a Zuul deployment and the rebuild of a fresh
+# dev instance from it, on the local dev services. Run through `make demo`
+# (which starts the services and builds bin/zuulstate).
+#
+#   prod: database `zuul` on MariaDB :13306 (scripts/zuuldb), a ZooKeeper tree
+#         over TLS (:12281, chroot /zuulstate-demo), the `log_server` volume
+#         and the certs/config/SSH-key bind mounts of a running container
+#         (internal/demo, scripts/demoseed)
+#   one `zuulstate backup` of all of it to MinIO, age-encrypted
+#   dev:  `zuulstate restore --target dev`: database `zuul_dev` on :13307,
+#         ZooKeeper :12282 with the dev profile (no /zuul-system, no /nodepool),
+#         volume `dev_log_server`, bind paths moved below srv/zuul-dev
+#
+# Re-running replaces everything the previous run seeded; the age key and the
+# snapshots in MinIO (bucket zuulstate-demo, prefix demo/) are kept, and
+# retention keeps the last 3.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
+PATH=$PATH:/usr/local/go/bin
 bin="$here/bin/zuulstate"
+seeder="$here/bin/demoseed"
 demo="${ZUULSTATE_DEMO_DIR:-/tmp/zuulstate-demo}"
+started=$SECONDS
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
+# logged NAME CMD... runs CMD with its log in $demo/NAME.log, shown when
+# it fails: the demo shows results, the logs are there to look at.
+logged() {
+  local name=$1
+  shift
+  if ! "$@" 2>"$demo/$name.log"; then
+    echo "demo: $name failed; its log ($demo/$name.log):" >&2
+    tail -n 30 "$demo/$name.log" >&2
+    exit 1
+  fi
+}
+
 eval "$(scripts/dev-services.sh env)"
-: "${ZUULSTATE_TEST_S3_ENDPOINT:?MinIO is not running: scripts/dev-services.sh start}"
-
-step "preparing a Zuul-like host layout in $demo/opt/zuul"
-rm -rf "$demo"
-mkdir -p "$demo"/opt/zuul/{certs,ssh_keys,zuul_configuration/tenants,empty}
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=zookeeper -days 30 \
-  -keyout "$demo/opt/zuul/certs/zookeeper.key" -out "$demo/opt/zuul/certs/zookeeper.crt" 2>/dev/null
-chmod 600 "$demo/opt/zuul/certs/zookeeper.key"
-ssh-keygen -q -t ed25519 -N '' -f "$demo/opt/zuul/ssh_keys/nodepool" 2>/dev/null \
-  || head -c 400 /dev/urandom | base64 > "$demo/opt/zuul/ssh_keys/nodepool"
-printf '[keystore]\npassword=<kept in the real zuul.conf>\n' > "$demo/opt/zuul/zuul_configuration/zuul.conf"
-printf -- '- tenant:\n    name: demo\n' > "$demo/opt/zuul/zuul_configuration/tenants/main.yaml"
-ln -s zuul.conf "$demo/opt/zuul/zuul_configuration/current.conf"
-ln "$demo/opt/zuul/zuul_configuration/zuul.conf" "$demo/opt/zuul/zuul_configuration/zuul.conf.hardlink"
-touch -d '1969-07-20 20:17:40.123456789 UTC' "$demo/opt/zuul/zuul_configuration/tenants/main.yaml"
-chown -h 10001:10001 "$demo/opt/zuul/ssh_keys/nodepool" 2>/dev/null || true
-echo "stale" > "$demo/opt/zuul/zuul_configuration/scratch.tmp"
-
-step "creating an age key pair (backup host keeps only the public key)"
-recipient="$("$bin" keygen --output "$demo/age-identity.txt")"
-echo "recipient: $recipient"
-
-cat > "$demo/zuulstate.yaml" <<YAML
-host: demo-zuul01
-repository:
-  s3:
-    endpoint: $ZUULSTATE_TEST_S3_ENDPOINT
-    bucket: zuulstate-demo
-    prefix: demo-$(date +%s)/
-    ca_file: $ZUULSTATE_TEST_S3_CA_FILE
-    lookup: path
-  encryption:
-    recipients: [$recipient]
-sources:
-  paths:
-    - name: certs
-      path: $demo/opt/zuul/certs
-    - name: ssh-keys
-      path: $demo/opt/zuul/ssh_keys
-    - name: zuul-config
-      path: $demo/opt/zuul/zuul_configuration
-      exclude: ["*.tmp"]
-retention:
-  keep_last: 1
-YAML
-export ZUULSTATE_CONFIG="$demo/zuulstate.yaml"
-export ZUULSTATE_S3_ACCESS_KEY="$ZUULSTATE_TEST_S3_ACCESS_KEY" ZUULSTATE_S3_SECRET_KEY="$ZUULSTATE_TEST_S3_SECRET_KEY"
-
-step "zuulstate config check (secrets redacted)"
-"$bin" config check --connect
-
-step "zuulstate backup (twice, to have something to prune)"
-"$bin" backup --tag demo
-id="$("$bin" backup --tag demo)"
-echo "second snapshot: $id"
-
-step "zuulstate snapshots"
-"$bin" snapshots
-
-step "zuulstate show latest"
-"$bin" show latest
-
-step "zuulstate verify latest --deep (with the private key)"
-ZUULSTATE_AGE_IDENTITY_FILE="$demo/age-identity.txt" "$bin" verify latest --deep
-
-step "zuulstate restore latest --target $demo/restored"
-ZUULSTATE_AGE_IDENTITY_FILE="$demo/age-identity.txt" "$bin" restore "$id" --target "$demo/restored"
-
-step "comparing the restore with the original"
-for part in certs:certs ssh-keys:ssh_keys zuul-config:zuul_configuration; do
-  name="${part%%:*}" dir="${part##*:}"
-  diff -r --no-dereference "$demo/opt/zuul/$dir" "$demo/restored/$name" --exclude='*.tmp'
-  (cd "$demo/opt/zuul/$dir" && find . ! -name '*.tmp' -printf '%p %m %U:%G %T@ %l\n' | sort) > "$demo/orig.list"
-  (cd "$demo/restored/$name" && find . -printf '%p %m %U:%G %T@ %l\n' | sort) > "$demo/rest.list"
-  diff "$demo/orig.list" "$demo/rest.list"
-  echo "$name: contents, modes, owners, nanosecond mtimes and links identical"
+for v in ZUULSTATE_TEST_S3_ENDPOINT ZUULSTATE_TEST_MARIADB_PROD_ADDR ZUULSTATE_TEST_ZK_PROD_TLS_ADDR ZUULSTATE_TEST_DOCKER_HOST; do
+  [[ -n ${!v:-} ]] || { echo "demo: $v is not set: the dev services are not all up (scripts/dev-services.sh start)" >&2; exit 1; }
 done
-test ! -e "$demo/restored/zuul-config/scratch.tmp" && echo "excluded *.tmp file was not backed up"
+[[ -x $bin ]] || { echo "demo: $bin is missing: run make demo (it builds it)" >&2; exit 1; }
 
-step "restoring again into the same target is refused (exit code 7)"
-set +e
-ZUULSTATE_AGE_IDENTITY_FILE="$demo/age-identity.txt" "$bin" restore "$id" --target "$demo/restored"
-echo "exit code: $?"
-set -e
+step "seeding a Zuul-shaped prod"
+mkdir -p "$demo"
+# Static: the demo container's image holds this very binary and nothing else.
+CGO_ENABLED=0 go build -o "$seeder" ./scripts/demoseed
+go run ./scripts/zuuldb -addr "$ZUULSTATE_TEST_MARIADB_PROD_ADDR" -db zuul -buildsets 2000 | sed 's/^/  /'
+"$seeder" seed -dir "$demo"
 
-step "zuulstate prune --dry-run (retention keep_last: 1)"
-"$bin" prune --dry-run
+step "the configuration: $demo/zuulstate.yaml (from examples/demo/zuulstate.yaml)"
+if [[ ! -s $demo/age-identity.txt ]]; then
+  "$bin" keygen --output "$demo/age-identity.txt" >/dev/null
+fi
+recipient="$(sed -n 's/^# public key: //p' "$demo/age-identity.txt")"
+"$seeder" config -dir "$demo" -recipient "$recipient" >"$demo/zuulstate.yaml"
+export ZUULSTATE_CONFIG="$demo/zuulstate.yaml"
+# Secrets through the environment, never in the file or on a command line.
+export ZUULSTATE_S3_ACCESS_KEY="$ZUULSTATE_TEST_S3_ACCESS_KEY" ZUULSTATE_S3_SECRET_KEY="$ZUULSTATE_TEST_S3_SECRET_KEY"
+export ZUULSTATE_MARIADB_PASSWORD="$ZUULSTATE_TEST_MARIADB_PASSWORD"
+"$bin" config check --connect >/dev/null
+echo "  config check --connect: the configuration is valid and MinIO answers"
 
-printf '\n\033[1mdemo complete\033[0m: snapshot %s backed up to MinIO and restored identically.\n' "$id"
+step "zuulstate backup (every source, one snapshot)"
+id="$(logged backup "$bin" backup)"
+echo "  snapshot $id"
+"$bin" show "$id" | sed 's/^/  /'
+
+step "zuulstate restore $id --target dev (plan, verify every part, restore, verification table)"
+logged restore "$bin" restore "$id" --target dev | sed 's/^/  /'
+
+step "comparing the dev instance with prod"
+sql() { MYSQL_PWD="$ZUULSTATE_TEST_MARIADB_PASSWORD" mariadb -h "${1%:*}" -P "${1##*:}" -u "$ZUULSTATE_TEST_MARIADB_USER" -N -B -e "$2"; }
+tables="$(sql "$ZUULSTATE_TEST_MARIADB_PROD_ADDR" "SELECT GROUP_CONCAT(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'zuul'")"
+diff <(sql "$ZUULSTATE_TEST_MARIADB_PROD_ADDR" "USE zuul; CHECKSUM TABLE $tables" | cut -d. -f2-) \
+  <(sql "$ZUULSTATE_TEST_MARIADB_DEV_ADDR" "USE zuul_dev; CHECKSUM TABLE $tables" | cut -d. -f2-)
+echo "  mariadb: CHECKSUM TABLE of all $(tr , '\n' <<<"$tables" | wc -l) tables equal in zuul (prod) and zuul_dev (dev)"
+mountpoint() { docker -H "$ZUULSTATE_TEST_DOCKER_HOST" volume inspect -f '{{.Mountpoint}}' "$1"; }
+diff -r --no-dereference "$(mountpoint log_server)" "$(mountpoint dev_log_server)"
+echo "  volumes: log_server and dev_log_server identical ($(find "$(mountpoint dev_log_server)" -type f | wc -l) files)"
+for d in certs zuul_configuration ssh_keys; do
+  diff -r --no-dereference "$demo/opt/zuul/$d" "$demo/srv/zuul-dev/$d"
+done
+echo "  bind mounts: certs, zuul_configuration, ssh_keys identical below $demo/srv/zuul-dev"
+diff -r --no-dereference "$demo/opt/zuul/compose" "$demo/srv/paths/compose"
+echo "  paths: compose identical in $demo/srv/paths/compose"
+
+step "retention (keep the last 3 snapshots)"
+logged prune "$bin" prune | sed 's/^/  /'
+
+bold=$(printf '\033[1m') plain=$(printf '\033[0m')
+cat <<EOF
+
+${bold}demo complete in $((SECONDS - started)) s${plain}: snapshot $id of prod rebuilt as a dev instance.
+
+Look around; first, in your shell:
+  eval "\$(scripts/dev-services.sh env)"; export ZUULSTATE_CONFIG=$demo/zuulstate.yaml \\
+    ZUULSTATE_S3_ACCESS_KEY="\$ZUULSTATE_TEST_S3_ACCESS_KEY" ZUULSTATE_S3_SECRET_KEY="\$ZUULSTATE_TEST_S3_SECRET_KEY"
+then:
+  bin/zuulstate snapshots                   # the snapshots in MinIO (bucket zuulstate-demo, prefix demo/)
+  bin/zuulstate show latest                 # parts, sizes, checksums
+  bin/zuulstate verify latest --deep        # re-read and re-hash every part (age key: $demo/age-identity.txt)
+  bin/zuulstate diff latest~1 latest        # what changed between the last two runs
+  less $demo/backup.log $demo/restore.log
+  MYSQL_PWD="\$ZUULSTATE_TEST_MARIADB_PASSWORD" mariadb -h 127.0.0.1 -P 13307 -u zuulstate zuul_dev \\
+    -e 'SELECT * FROM alembic_version; SELECT result, COUNT(*) FROM zuul_build GROUP BY result'
+  /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:12182 ls /zuulstate-demo        # dev: keys only
+  /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:12181 ls /zuulstate-demo        # prod
+  docker -H \$ZUULSTATE_TEST_DOCKER_HOST volume inspect dev_log_server
+  docker -H \$ZUULSTATE_TEST_DOCKER_HOST ps                                           # zuul_scheduler, running
+  ls -la $demo/srv/zuul-dev/*               # the dev instance's bind paths
+EOF

@@ -30,6 +30,9 @@ ZK_DEV_PORT=12182
 ZK_PROD_TLS_PORT=12281
 ZK_DEV_TLS_PORT=12282
 MINIO_PORT=19000
+# The engine's TLS listener (what a remote engine looks like: DOCKER_HOST
+# tcp://…:2376 with DOCKER_TLS_VERIFY); the unix socket stays plain.
+DOCKER_TLS_PORT=12376
 MINIO_CONSOLE_PORT=19001
 S3_REGION=us-east-1
 S3_BUCKETS=(zuulstate-test zuulstate-demo)
@@ -157,6 +160,9 @@ install_packages() {
 	command -v dockerd >/dev/null && command -v containerd >/dev/null || pkgs+=(docker.io)
 	command -v openssl >/dev/null || pkgs+=(openssl)
 	command -v curl >/dev/null || pkgs+=(curl)
+	# The README's restore-without-zuulstate commands, tested by make test.
+	command -v age >/dev/null || pkgs+=(age)
+	command -v zstd >/dev/null || pkgs+=(zstd)
 	((${#pkgs[@]})) || return 0
 	say "installing ${pkgs[*]}"
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 update
@@ -415,11 +421,14 @@ launch_docker() {
 	# A killed dockerd (the end of a session) leaves its pid files behind and
 	# refuses to start over them; nothing of ours runs, so they are stale.
 	rm -f "$DOCKER_SOCK" "$dir/dockerd.pid" "$dir/exec/containerd/containerd.pid"
+	ensure_port_free docker "$DOCKER_TLS_PORT"
 	launch docker "$dir/dockerd.log" dockerd \
-		--host="unix://$DOCKER_SOCK" --config-file="$dir/daemon.json" \
+		--host="unix://$DOCKER_SOCK" --host="tcp://127.0.0.1:$DOCKER_TLS_PORT" \
+		--tlsverify --tlscacert="$CA/ca.crt" --tlscert="$CA/server.crt" --tlskey="$CA/server.key" \
+		--config-file="$dir/daemon.json" \
 		--data-root="$dir/data" --exec-root="$dir/exec" --pidfile="$dir/dockerd.pid" \
 		--bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false
-	say "docker: started on unix://$DOCKER_SOCK"
+	say "docker: started on unix://$DOCKER_SOCK, TLS tcp://127.0.0.1:$DOCKER_TLS_PORT"
 }
 
 ready_docker() {
@@ -575,6 +584,11 @@ cmd_env() {
 
 	if up_docker; then
 		export_line ZUULSTATE_TEST_DOCKER_HOST "unix://$DOCKER_SOCK"
+		if port_open "$DOCKER_TLS_PORT"; then
+			export_line ZUULSTATE_TEST_DOCKER_TLS_HOST "tcp://127.0.0.1:$DOCKER_TLS_PORT"
+			export_line ZUULSTATE_TEST_DOCKER_CERT_FILE "$CA/client.crt"
+			export_line ZUULSTATE_TEST_DOCKER_KEY_FILE "$CA/client.key"
+		fi
 	fi
 
 	if up_minio; then

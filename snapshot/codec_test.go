@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"regexp"
 	"testing"
 	"time"
 
@@ -141,13 +142,23 @@ func TestManifestValidation(t *testing.T) {
 		"bad sha":    bytes.Replace(data, []byte("aaaa"), []byte("zzzz"), 1),
 		"unknown":    bytes.Replace(data, []byte(`"format"`), []byte(`"bogus": 1, "format"`), 1),
 		"bad source": bytes.Replace(data, []byte(`"paths"`), []byte(`"../x"`), 1),
+		// Still a valid manifest, but not the one that was written.
+		"changed sha":  bytes.Replace(data, []byte("aaaa"), []byte("aaab"), 1),
+		"changed size": bytes.Replace(data, []byte(`"raw_size": 0`), []byte(`"raw_size": 1`), 1),
+		"bad checksum": bytes.Replace(data, []byte(`"checksum": "`), []byte(`"checksum": "x`), 1),
+		"no checksum":  regexp.MustCompile(`,\s*"checksum": "[0-9a-f]+"`).ReplaceAll(data, nil),
 	}
 	for name, b := range cases {
 		if _, err := DecodeManifest(id, b); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: got %v, want ErrCorrupt", name, err)
 		}
 	}
-	newer := bytes.Replace(data, []byte(`"format": 1`), []byte(`"format": 99`), 1)
+	// Version 1 had no checksum; such manifests are still read.
+	v1 := regexp.MustCompile(`,\s*"checksum": "[0-9a-f]+"`).ReplaceAll(bytes.Replace(data, []byte(`"format": 2`), []byte(`"format": 1`), 1), nil)
+	if _, err := DecodeManifest(id, v1); err != nil {
+		t.Errorf("format 1 manifest without a checksum: %v", err)
+	}
+	newer := bytes.Replace(data, []byte(`"format": 2`), []byte(`"format": 99`), 1)
 	if _, err := DecodeManifest(id, newer); err == nil || errors.Is(err, ErrCorrupt) {
 		t.Errorf("newer format: got %v, want an upgrade error", err)
 	}

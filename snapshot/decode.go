@@ -76,12 +76,30 @@ func NewDecoder(src io.Reader, part Part, identities []age.Identity) (*Decoder, 
 	return d, nil
 }
 
-// Read returns raw bytes.
+// overrun bounds how many stored bytes beyond the recorded StoredSize are
+// read before a part is declared corrupt, so that an object longer than the
+// manifest says (garbage appended, a different object) is never read to its
+// end. It leaves room for the zstd decoder's read-ahead.
+const overrun = 1 << 20
+
+// Read returns raw bytes. A part that decodes to more than its recorded raw
+// size (a decompression bomb, or a part swapped for a bigger one) is stopped
+// as soon as it passes that size, never read to its end: no consumer sees
+// more than RawSize bytes.
 func (d *Decoder) Read(p []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
 	}
+	// One byte past RawSize is enough to tell "too long" from "exact".
+	if room := d.part.RawSize + 1 - d.raw.n; int64(len(p)) > room {
+		p = p[:max(room, 0)]
+	}
 	n, err := d.raw.Read(p)
+	if d.raw.n > d.part.RawSize || d.stored.n > d.part.StoredSize+overrun {
+		d.err = fmt.Errorf("part %s/%s: %w: stream is longer than the manifest says (raw size %d, stored size %d): stopped reading",
+			d.part.Source, d.part.Name, ErrCorrupt, d.part.RawSize, d.part.StoredSize)
+		return max(n-int(d.raw.n-d.part.RawSize), 0), d.err
+	}
 	switch {
 	case errors.Is(err, io.EOF):
 		d.err = d.check()
@@ -102,8 +120,9 @@ func (d *Decoder) Read(p []byte) (int, error) {
 
 func (d *Decoder) check() error {
 	// Trailing garbage after the zstd stream would go unnoticed by zstd.
-	if n, _ := io.Copy(io.Discard, d.stored); n > 0 {
-		return fmt.Errorf("part %s/%s: %w: %d unexpected bytes after the end of the stream", d.part.Source, d.part.Name, ErrCorrupt, n)
+	// Look at a bounded tail only, not a possibly endless one.
+	if n, _ := io.Copy(io.Discard, io.LimitReader(d.stored, overrun)); n > 0 {
+		return fmt.Errorf("part %s/%s: %w: unexpected bytes after the end of the stream", d.part.Source, d.part.Name, ErrCorrupt)
 	}
 	p := d.part
 	raw, stored := hex.EncodeToString(d.raw.h.Sum(nil)), hex.EncodeToString(d.stored.h.Sum(nil))

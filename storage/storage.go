@@ -23,7 +23,17 @@ var (
 	ErrNoBucket = errors.New("repository location does not exist")
 	// ErrUnreachable: the backend could not be contacted at all.
 	ErrUnreachable = errors.New("storage unreachable")
+	// ErrRetained: the object is under a retention (S3 Object Lock) that
+	// forbids deleting it yet.
+	ErrRetained = errors.New("object is retained")
 )
+
+// Retainer is implemented by stores that write some objects with a
+// retention period (S3 Object Lock). RetainedUntil returns the time before
+// which key cannot be deleted, or the zero time if it can be now.
+type Retainer interface {
+	RetainedUntil(ctx context.Context, key string) (time.Time, error)
+}
 
 // ObjectInfo describes one stored object.
 type ObjectInfo struct {

@@ -23,8 +23,10 @@ type stopper struct {
 	api     engine.API
 	timeout time.Duration
 	log     *slog.Logger
+	owner   string      // this run's engine.LabelOwner, recorded in stop marks
 	all     []*StopMeta // in stop order
 	pending []*StopMeta // stopped and not started again
+	marks   map[*StopMeta]string
 }
 
 // stop stops each container that is still running, in order. On error
@@ -41,6 +43,14 @@ func (s *stopper) stop(ctx context.Context, refs []ref) error {
 		}
 		s.log.Info("stopping container for a cold copy", "container", r.name, "timeout", s.timeout)
 		rec := &StopMeta{Container: r.name, ID: r.id, StoppedAt: time.Now().UTC()}
+		mark, err := markStop(ctx, s.api, s.owner, rec)
+		if err != nil {
+			return err // nothing stopped yet: a stop without a mark could outlive a kill
+		}
+		if s.marks == nil {
+			s.marks = map[*StopMeta]string{}
+		}
+		s.marks[rec] = mark
 		if err := s.api.ContainerStop(ctx, r.id, container.StopOptions{Timeout: &secs}); err != nil {
 			// It may be stopped anyway (the stop timed out into a kill,
 			// or ctx ended mid-call): start it again to be sure.
@@ -69,6 +79,7 @@ func (s *stopper) restart(ctx context.Context) error {
 			still = append([]*StopMeta{rec}, still...)
 			continue
 		}
+		unmarkStop(ctx, s.api, s.marks[rec], s.log)
 		rec.StartedAt = time.Now().UTC()
 		rec.Seconds = rec.StartedAt.Sub(rec.StoppedAt).Round(time.Millisecond).Seconds()
 		s.log.Info("container started again", "container", rec.Container, "down", time.Duration(rec.Seconds*float64(time.Second)))

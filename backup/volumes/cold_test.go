@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/volume"
 
 	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/repository"
@@ -28,13 +30,15 @@ type fakeAPI struct {
 	// startCtxErr records ctx.Err() seen by each start: restarts must use
 	// a context that a cancelled run did not cancel.
 	startCtxErr []error
+	volumes     map[string]*volume.Volume // stop marks (stopmark_test.go)
+	startedAt   map[string]time.Time
 }
 
 func (f *fakeAPI) ContainerInspect(_ context.Context, id string) (container.InspectResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{
-		ID: id, State: &container.State{Running: f.running[id]}}}, nil
+		ID: id, State: &container.State{Running: f.running[id], StartedAt: f.startedAt[id].Format(time.RFC3339Nano)}}}, nil
 }
 
 func (f *fakeAPI) ContainerStop(_ context.Context, id string, _ container.StopOptions) error {

@@ -98,6 +98,11 @@ func (s *Snapshotter) Snapshot(ctx context.Context, sink backup.PartSink) (err e
 	if _, err := eng.CleanupStale(ctx); err != nil {
 		s.cfg.Log.Warn("could not remove helpers of an earlier run", "error", err)
 	}
+	if _, err := restartLeftStopped(ctx, eng.API, eng.Owner(), s.cfg.Log); err != nil {
+		// Logged, not fatal: failing every backup over one broken
+		// container would leave everything else without backups too.
+		s.cfg.Log.Error("containers left stopped by an interrupted run", "error", err)
+	}
 	items, err := s.resolve(ctx, eng)
 	if err != nil {
 		return err
@@ -129,7 +134,7 @@ func cleanupContext(ctx context.Context, stopTimeout time.Duration) (context.Con
 // containers. The deferred restart covers every way out: an error, a
 // cancelled ctx, a panic.
 func (s *Snapshotter) copyGroup(ctx context.Context, eng *engine.Engine, g *group, sink backup.PartSink) (err error) {
-	st := &stopper{api: eng.API, timeout: s.cfg.StopTimeout, log: s.cfg.Log}
+	st := &stopper{api: eng.API, timeout: s.cfg.StopTimeout, log: s.cfg.Log, owner: eng.Owner()}
 	defer func() {
 		cctx, cancel := cleanupContext(ctx, s.cfg.StopTimeout)
 		defer cancel()
@@ -147,10 +152,10 @@ func (s *Snapshotter) copyGroup(ctx context.Context, eng *engine.Engine, g *grou
 			}
 			if last {
 				// Start the containers as soon as the data is read;
-				// the upload of the tail does not need them down.
-				if err := st.restart(ctx); err != nil {
-					return nil, err
-				}
+				// the upload of the tail does not need them down. A
+				// container that does not start is tried once more and
+				// reported (once) by the deferred restart.
+				_ = st.restart(ctx)
 			}
 			return it.meta(eng, stats, st.records()), nil
 		})

@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -225,10 +226,21 @@ func (d *Decoder) frame() (byte, []byte, error) {
 	if n > maxBody {
 		return 0, nil, fmt.Errorf("record of %d bytes", n)
 	}
-	if cap(d.buf) < int(n) {
-		d.buf = make([]byte, n)
+	if cap(d.buf) >= int(n) || n <= 1<<20 {
+		if cap(d.buf) < int(n) {
+			d.buf = make([]byte, n)
+		}
+		d.buf = d.buf[:n]
+		_, err = io.ReadFull(d.r, d.buf)
+		return typ, d.buf, err
 	}
-	d.buf = d.buf[:n]
-	_, err = io.ReadFull(d.r, d.buf)
+	// A large length is believed only as far as bytes arrive, so a damaged
+	// length field cannot make us allocate 64 MiB for a short stream.
+	b := bytes.NewBuffer(d.buf[:0])
+	m, err := io.CopyN(b, d.r, int64(n)) //nolint:gosec // n <= maxBody
+	if err == nil && m != int64(n) {     //nolint:gosec // n <= maxBody
+		err = io.ErrUnexpectedEOF
+	}
+	d.buf = b.Bytes()
 	return typ, d.buf, err
 }

@@ -81,7 +81,9 @@ func parseNode(body []byte) (*Record, error) {
 		return nil, errors.New("bad data flag")
 	}
 	n := r.uvarint()
-	if n > uint64(len(body)) {
+	// Each ACL entry takes at least 3 bytes (perms and two lengths): a
+	// count the body cannot hold is damage, not a reason to allocate.
+	if n > uint64(len(r.b))/3 {
 		return nil, errShort
 	}
 	rec.ACL = make([]zk.ACL, 0, n)

@@ -31,7 +31,7 @@ func TestUnknownSnapshot(t *testing.T) {
 	f.run(t, "show", "latest").expectFail(t, exitNotFound, "no snapshots")
 	f.run(t, "backup", "--quiet").expectOK(t)
 	f.run(t, "show", "20200101T000000Z-00000000").expectFail(t, exitNotFound, "20200101T000000Z-00000000", "zuulstate snapshots")
-	f.run(t, "restore", "nope", "--target", filepath.Join(f.dir, "t")).expectFail(t, exitNotFound, "nope")
+	f.run(t, "restore", "nope", "--paths-dir", filepath.Join(f.dir, "t")).expectFail(t, exitNotFound, "nope")
 }
 
 func TestCorruptManifest(t *testing.T) {
@@ -46,7 +46,7 @@ func TestCorruptManifest(t *testing.T) {
 	f.run(t, "show", id).expectFail(t, exitCorrupt, id, "integrity")
 	f.run(t, "verify", "--all").expectFail(t, exitCorrupt, "failed verification")
 	target := filepath.Join(f.dir, "restored")
-	f.run(t, "restore", id, "--target", target).expectFail(t, exitCorrupt, id)
+	f.run(t, "restore", id, "--paths-dir", target).expectFail(t, exitCorrupt, id)
 	r := f.run(t, "snapshots")
 	r.expectOK(t)
 	if !strings.Contains(r.stdout, "UNREADABLE") {
@@ -72,7 +72,7 @@ func TestFlippedPartByte(t *testing.T) {
 	f.run(t, "verify", id).expectOK(t) // sizes still match
 	f.run(t, "verify", id, "--deep").expectFail(t, exitCorrupt, "paths/data")
 	target := filepath.Join(f.dir, "restored")
-	f.run(t, "restore", id, "--target", target).expectFail(t, exitCorrupt, "nothing was restored")
+	f.run(t, "restore", id, "--paths-dir", target).expectFail(t, exitCorrupt, "nothing was restored")
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Fatalf("restore wrote into %s before failing (stat: %v)", target, err)
 	}
@@ -96,9 +96,9 @@ func TestAgeIdentities(t *testing.T) {
 		t.Fatalf("verify without identity: %s", r.stdout)
 	}
 	target := filepath.Join(f.dir, "restored")
-	f.run(t, "restore", "latest", "--target", target).expectFail(t, exitUsage, "identity")
+	f.run(t, "restore", "latest", "--paths-dir", target).expectFail(t, exitUsage, "identity")
 	f.env = append(f.env, "ZUULSTATE_AGE_IDENTITY_FILE="+other)
-	f.run(t, "restore", "latest", "--target", target).expectFail(t, exitUsage, "not one of the recipients", recipient)
+	f.run(t, "restore", "latest", "--paths-dir", target).expectFail(t, exitUsage, "not one of the recipients", recipient)
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Fatalf("restore with the wrong identity wrote into %s", target)
 	}
@@ -108,7 +108,7 @@ func TestAgeIdentities(t *testing.T) {
 	if !strings.Contains(r.stdout, "ok (raw)") {
 		t.Fatalf("verify with identity: %s", r.stdout)
 	}
-	f.run(t, "restore", "latest", "--target", target).expectOK(t)
+	f.run(t, "restore", "latest", "--paths-dir", target).expectOK(t)
 	sameTree(t, f.data, filepath.Join(target, "data"))
 	if data, _ := os.ReadFile(filepath.Join(f.repo, "manifests", latestID(t, f)+".json")); strings.Contains(string(data), "AGE-SECRET-KEY") {
 		t.Fatal("manifest contains a private key")

@@ -46,10 +46,10 @@ func TestBackupRestoreLocal(t *testing.T) {
 	f.run(t, "verify", "--all").expectOK(t)
 
 	target := filepath.Join(f.dir, "restored")
-	f.run(t, "restore", "latest", "--target", target).expectOK(t)
+	f.run(t, "restore", "latest", "--paths-dir", target).expectOK(t)
 	sameTree(t, f.data, filepath.Join(target, "data"))
-	f.run(t, "restore", "latest", "--target", target).expectFail(t, exitTargetFull, "not empty", "--force")
-	f.run(t, "restore", id[:10], "--target", target, "--force").expectOK(t)
+	f.run(t, "restore", "latest", "--paths-dir", target).expectFail(t, exitTargetFull, "not empty", "--force")
+	f.run(t, "restore", id[:10], "--paths-dir", target, "--force").expectOK(t)
 	sameTree(t, f.data, filepath.Join(target, "data"))
 }
 

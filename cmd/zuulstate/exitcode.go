@@ -31,11 +31,31 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// nagiosExit is the verdict of `zuulstate check`, whose exit codes follow
+// the Nagios plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+// instead of the table above: monitoring systems read them that way. Its
+// line is already on stdout.
+type nagiosExit struct {
+	state int
+	line  string
+}
+
+func (e nagiosExit) Error() string { return e.line }
+
+// alreadyReported says main need not print the error line.
+func alreadyReported(err error) bool {
+	var ne nagiosExit
+	return errors.As(err, &ne)
+}
+
 func exitCode(ctx context.Context, err error) int {
 	var ue usageError
+	var ne nagiosExit
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ne):
+		return ne.state
 	case ctx.Err() != nil:
 		return exitInterrupted
 	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, snapshot.ErrNoIdentity):

@@ -16,7 +16,7 @@ func main() {
 	defer stop()
 	err := newRootCommand().ExecuteContext(ctx)
 	code := exitCode(ctx, err)
-	if code != 0 {
+	if code != 0 && !alreadyReported(err) {
 		fmt.Fprintln(os.Stderr, "zuulstate: error: "+oneLine(ctx, err))
 	}
 	stop()

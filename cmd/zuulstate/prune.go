@@ -79,12 +79,28 @@ func (a *app) printPrune(res *repository.PruneResult, dryRun bool) {
 	if dryRun {
 		verb = "would delete"
 	}
+	retained := map[string]repository.Retained{}
+	for _, r := range res.Retained {
+		retained[r.ID] = r
+	}
 	for _, d := range res.Decisions {
-		if d.Keep {
+		switch r, ok := retained[d.ID]; {
+		case d.Keep:
 			fmt.Fprintf(a.stdout, "keep    %s  (%s)\n", d.ID, strings.Join(d.Reasons, ", "))
-		} else {
+		case ok && !r.Orphan:
+			fmt.Fprintf(a.stdout, "retain  %s  (object lock%s: deleted by a later prune)\n", d.ID, until(r))
+		default:
 			fmt.Fprintf(a.stdout, "%s  %s\n", verb, d.ID)
 		}
+	}
+	for _, r := range res.Retained {
+		if r.Orphan {
+			fmt.Fprintf(a.stdout, "retain  parts of snapshot %s without manifest (object lock%s)\n", r.ID, until(r))
+		}
+	}
+	if len(res.Retained) > 0 {
+		a.log.Warn("object lock retention keeps snapshots the policy would delete; prune again after it ends", "retained", len(res.Retained))
+		fmt.Fprintf(a.stdout, "%d snapshot(s) not deleted yet: retained by object lock\n", len(res.Retained))
 	}
 	for _, id := range res.OrphanIDs {
 		fmt.Fprintf(a.stdout, "%s  parts of interrupted snapshot %s\n", verb, id)
@@ -92,4 +108,11 @@ func (a *app) printPrune(res *repository.PruneResult, dryRun bool) {
 	for _, id := range res.SkippedOrphan {
 		fmt.Fprintf(a.stdout, "skip    parts of snapshot %s without manifest: younger than the grace period\n", id)
 	}
+}
+
+func until(r repository.Retained) string {
+	if r.Until.IsZero() {
+		return ""
+	}
+	return " until " + r.Until.UTC().Format(time.RFC3339)
 }

@@ -40,6 +40,9 @@ type app struct {
 	getenv         func(string) string
 	log            *slog.Logger
 	cfg            *config.Config
+	// status is stderr when it is a terminal: the progress line lives
+	// there and log lines erase it first. nil otherwise.
+	status *statusLine
 }
 
 const defaultConfigPath = "/etc/zuulstate/zuulstate.yaml"
@@ -71,11 +74,13 @@ directory, and restores them.`,
 		newShowCommand(a),
 		newVerifyCommand(a),
 		newRestoreCommand(a),
+		newDiffCommand(a),
 		newPruneCommand(a),
 		newUnlockCommand(a),
 		newConfigCommand(a),
 		newKeygenCommand(a),
 		newVolumesHelperCommand(a),
+		newCheckCommand(a),
 	)
 	return root
 }
@@ -89,11 +94,16 @@ func (a *app) setupLogging() error {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	logOut := a.stderr
+	if a.logFormat == "text" && isTerminal(a.stderr) {
+		a.status = &statusLine{w: a.stderr}
+		logOut = a.status
+	}
 	switch a.logFormat {
 	case "text":
-		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+		a.log = slog.New(slog.NewTextHandler(logOut, opts))
 	case "json":
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		a.log = slog.New(slog.NewJSONHandler(logOut, opts))
 	default:
 		return usageError{fmt.Errorf("--log-format %q: use text or json", a.logFormat)}
 	}

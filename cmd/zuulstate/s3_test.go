@@ -21,7 +21,7 @@ func TestS3RoundTrip(t *testing.T) {
 	f.run(t, "backup", "--quiet").expectOK(t)
 	f.run(t, "verify", "latest", "--deep").expectOK(t)
 	target := filepath.Join(f.dir, "restored")
-	f.run(t, "restore", "latest", "--target", target).expectOK(t)
+	f.run(t, "restore", "latest", "--paths-dir", target).expectOK(t)
 	sameTree(t, f.data, filepath.Join(target, "data"))
 	f.run(t, "prune", "--keep-last", "1").expectOK(t)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -91,4 +92,24 @@ func (r *Restorer) report(counts []tableCount) error {
 		return fmt.Errorf("row counts differ from the manifest: %s", strings.Join(bad, ", "))
 	}
 	return nil
+}
+
+// addResults records the counts of the loaded tables of source database
+// db for the verification table.
+func (r *Restorer) addResults(db string, counts []tableCount) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range counts {
+		if c.loaded {
+			r.results = append(r.results, restore.Result{Source: SourceName, Part: db,
+				What: "rows " + c.db + "." + c.table, Expected: c.expected, Found: c.restored})
+		}
+	}
+}
+
+// Results returns the row counts of every table loaded so far.
+func (r *Restorer) Results() []restore.Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.results)
 }

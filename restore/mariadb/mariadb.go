@@ -57,9 +57,14 @@ type Restorer struct {
 	mu        sync.Mutex
 	db        *sql.DB
 	maxPacket int64
+	results   []restore.Result
 }
 
-var _ restore.SetRestorer = (*Restorer)(nil)
+var (
+	_ restore.SetRestorer = (*Restorer)(nil)
+	_ restore.Reporter    = (*Restorer)(nil)
+	_ restore.Planner     = (*Restorer)(nil)
+)
 
 // New returns a Restorer for cfg.
 func New(cfg Config) *Restorer {

@@ -35,6 +35,7 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 			return fmt.Errorf("database %s: %w", s.name, err)
 		}
 		counts = append(counts, c...)
+		r.addResults(s.name, c)
 	}
 	if grants != nil {
 		if !r.cfg.WithGrants {

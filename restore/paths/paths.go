@@ -14,6 +14,7 @@ import (
 
 	bpaths "github.com/zuulstate/zuulstate/backup/paths"
 	"github.com/zuulstate/zuulstate/dirtar"
+	"github.com/zuulstate/zuulstate/internal/units"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
@@ -26,9 +27,15 @@ type Restorer struct {
 	Target string
 	// Force allows restoring into directories that are not empty.
 	Force bool
+
+	results []restore.Result
 }
 
-var _ restore.Restorer = (*Restorer)(nil)
+var (
+	_ restore.Restorer = (*Restorer)(nil)
+	_ restore.Reporter = (*Restorer)(nil)
+	_ restore.Planner  = (*Restorer)(nil)
+)
 
 // Source returns "paths".
 func (r *Restorer) Source() string { return bpaths.SourceName }
@@ -40,7 +47,7 @@ func (r *Restorer) TargetDir(p snapshot.Part) (string, error) {
 	}
 	var m bpaths.Meta
 	if err := json.Unmarshal(p.Meta, &m); err != nil || !filepath.IsAbs(m.Path) {
-		return "", fmt.Errorf("%w: part metadata has no original path; use --target", snapshot.ErrCorrupt)
+		return "", fmt.Errorf("%w: part metadata has no original path; use --paths-dir", snapshot.ErrCorrupt)
 	}
 	return m.Path, nil
 }
@@ -56,7 +63,7 @@ func (r *Restorer) Check(_ context.Context, p snapshot.Part) error {
 	}
 	if err := dirtar.CheckEmpty(dir); err != nil {
 		if errors.Is(err, dirtar.ErrTargetNotEmpty) {
-			return fmt.Errorf("%w: %w (use --force to restore over it, or choose another --target)", restore.ErrTargetNotEmpty, err)
+			return fmt.Errorf("%w: %w (use --force to restore over it, or choose another --paths-dir)", restore.ErrTargetNotEmpty, err)
 		}
 		return err
 	}
@@ -69,6 +76,41 @@ func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) 
 	if err != nil {
 		return err
 	}
-	_, err = dirtar.Extract(ctx, src, dir, dirtar.ExtractOptions{Overwrite: r.Force, Owners: os.Geteuid() == 0})
-	return err
+	got, err := dirtar.Extract(ctx, src, dir, dirtar.ExtractOptions{Overwrite: r.Force, Owners: os.Geteuid() == 0})
+	if err != nil {
+		return err
+	}
+	var m bpaths.Meta
+	_ = json.Unmarshal(p.Meta, &m) // without metadata the expected counts are 0 and show as a mismatch
+	r.results = append(r.results,
+		restore.Result{Source: p.Source, Part: p.Name, What: "files", Expected: m.Stats.Files, Found: got.Files},
+		restore.Result{Source: p.Source, Part: p.Name, What: "bytes", Expected: m.Stats.Bytes, Found: got.Bytes})
+	return nil
+}
+
+// Results returns the file and byte counts of the parts restored so far.
+func (r *Restorer) Results() []restore.Result { return r.results }
+
+// Plan says where each part goes; for the restore plan.
+func (r *Restorer) Plan(parts []snapshot.Part) []string {
+	var out []string
+	for _, p := range parts {
+		dir, err := r.TargetDir(p)
+		if err != nil {
+			out = append(out, fmt.Sprintf("paths/%s: %v", p.Name, err))
+			continue
+		}
+		var m bpaths.Meta
+		_ = json.Unmarshal(p.Meta, &m)
+		verb := "extract into"
+		if r.Force {
+			verb = "extract over (--force: existing files replaced)"
+		}
+		line := fmt.Sprintf("%s %s: %d files, %s", verb, dir, m.Stats.Files, units.Bytes(m.Stats.Bytes))
+		if m.Path != "" && m.Path != dir {
+			line += " (taken from " + m.Path + ")"
+		}
+		out = append(out, line)
+	}
+	return out
 }

@@ -63,9 +63,21 @@ type Restorer struct {
 	own     bool            // eng was connected here and is closed by Close
 	bg      context.Context // for Close, which gets no context
 	targets map[string]*target
+	results []restore.Result
 }
 
-var _ restore.Restorer = (*Restorer)(nil)
+var (
+	_ restore.Restorer = (*Restorer)(nil)
+	_ restore.Reporter = (*Restorer)(nil)
+	_ restore.Planner  = (*Restorer)(nil)
+)
+
+// Results returns the file and byte counts of the parts restored so far.
+func (r *Restorer) Results() []restore.Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]restore.Result(nil), r.results...)
+}
 
 // New returns a Restorer for cfg.
 func New(cfg Config) *Restorer {
@@ -159,6 +171,11 @@ func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) 
 		return fmt.Errorf("%s %s: %w", t.kind, t.name(), err)
 	}
 	line, err := verify(p, t, stats)
+	r.mu.Lock()
+	r.results = append(r.results,
+		restore.Result{Source: p.Source, Part: p.Name, What: "files in " + t.kind + " " + t.name(), Expected: t.meta.Stats.Files, Found: stats.Files},
+		restore.Result{Source: p.Source, Part: p.Name, What: "bytes", Expected: t.meta.Stats.Bytes, Found: stats.Bytes})
+	r.mu.Unlock()
 	fmt.Fprintln(r.cfg.Out, line)
 	r.cfg.Log.Info("part restored", "part", p.Name, "target", t.kind+" "+t.name(), "way", t.way, "duration", time.Since(start).Round(time.Millisecond))
 	return err

@@ -166,6 +166,7 @@ func (r *Restorer) report(pl *plan, checks []*rootCheck) error {
 			bad = append(bad, where)
 		}
 		fmt.Fprintln(r.cfg.Out, line)
+		r.addResult(restore.Result{Source: SourceName, Part: bzk.TreePart, What: "znodes " + where, Expected: ch.expected, Found: ch.found})
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("zookeeper restore verification failed for %v: the target does not match the snapshot (details above)", bad)

@@ -72,11 +72,29 @@ type Restorer struct {
 	mu       sync.Mutex
 	c, aux   *zkconn.Client
 	warnOnce sync.Once
+	results  []restore.Result
 	// onConnect is a test hook that gets both clients.
 	onConnect func(c, aux *zkconn.Client)
 }
 
-var _ restore.SetRestorer = (*Restorer)(nil)
+var (
+	_ restore.SetRestorer = (*Restorer)(nil)
+	_ restore.Reporter    = (*Restorer)(nil)
+	_ restore.Planner     = (*Restorer)(nil)
+)
+
+func (r *Restorer) addResult(res restore.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.results = append(r.results, res)
+}
+
+// Results returns the node counts of every subtree verified so far.
+func (r *Restorer) Results() []restore.Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]restore.Result(nil), r.results...)
+}
 
 // New returns a Restorer for cfg.
 func New(cfg Config) *Restorer {

@@ -159,6 +159,27 @@ func fresh(dir string) error {
 	return os.MkdirAll(dir, 0o755)
 }
 
+// cleanupRestores deletes the restore directories and volumes of this and
+// earlier invocations.
+func cleanupRestores(ctx context.Context, work, target string) error {
+	dirs, _ := filepath.Glob(filepath.Join(work, "restore*"))
+	for _, d := range dirs {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+	}
+	out, err := exec.CommandContext(ctx, "docker", "volume", "ls", "-q", "--filter", "name="+target).Output()
+	if err != nil {
+		return fmt.Errorf("docker volume ls: %w", err)
+	}
+	for _, name := range strings.Fields(string(out)) {
+		if err := removeVolume(ctx, name); err != nil {
+			return fmt.Errorf("remove volume %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 func removeVolume(ctx context.Context, name string) error {
 	cmd := exec.CommandContext(ctx, "docker", "volume", "rm", "-f", name)
 	cmd.Stdout, cmd.Stderr = nil, nil

@@ -8,11 +8,13 @@
 //
 //	eval "$(scripts/dev-services.sh env)"
 //	go run ./scripts/zuuldb -db zuul_bench -size 1GiB
+//	go run ./scripts/zuuldb -db zuul -buildsets 2000   # small and exact: the demo's
 //
 // The password comes from ZUULSTATE_TEST_MARIADB_PASSWORD or MYSQL_PWD, never
 // from the command line. An existing database that is already at least -size
 // and complete (it holds the alembic_version row, written last) is left alone
-// unless -drop is given.
+// unless -drop is given. -buildsets N writes exactly N buildsets (with their
+// builds, artifacts, ...) instead of filling to -size.
 package main
 
 import (
@@ -46,6 +48,7 @@ func main() {
 		workers = flag.Int("workers", 2, "insert connections")
 		drop    = flag.Bool("drop", false, "drop and recreate the database even if it is complete")
 		seed    = flag.Uint64("seed", 1, "random seed")
+		nsets   = flag.Int64("buildsets", 0, "write exactly this many buildsets instead of filling to -size")
 	)
 	flag.Parse()
 	size, err := parseSize(*sizeArg)
@@ -58,7 +61,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g := &gen{addr: *addr, user: *user, password: pw, db: *dbName, target: size, workers: max(*workers, 1), seed: *seed}
+	g := &gen{addr: *addr, user: *user, password: pw, db: *dbName, target: size, buildsets: *nsets, workers: max(*workers, 1), seed: *seed}
 	if err := g.run(ctx, *drop); err != nil {
 		fatal(err)
 	}
@@ -96,6 +99,7 @@ func parseSize(s string) (int64, error) {
 type gen struct {
 	addr, user, password, db string
 	target                   int64
+	buildsets                int64 // > 0: exactly this many, size ignored
 	workers                  int
 	seed                     uint64
 	pool                     *sql.DB
@@ -235,7 +239,12 @@ func (g *gen) run(ctx context.Context, drop bool) error {
 		if err != nil {
 			return err
 		}
-		if complete && size >= g.target*95/100 {
+		if complete && g.buildsets > 0 {
+			if n, err := g.countBuildsets(ctx, root); err == nil && n == g.buildsets {
+				fmt.Printf("zuuldb: %s is complete: %d buildsets; keeping it\n", g.db, n)
+				return nil
+			}
+		} else if complete && size >= g.target*95/100 {
 			fmt.Printf("zuuldb: %s is complete: %d MiB (target %d MiB); keeping it\n", g.db, size>>20, g.target>>20)
 			return nil
 		}
@@ -277,6 +286,12 @@ func (g *gen) run(ctx context.Context, drop bool) error {
 	}
 	fmt.Printf("zuuldb: %s: %d MiB of data and indexes in %.1f s (%.1f MiB/s)\n", g.db, size>>20, wall.Seconds(), float64(size)/(1<<20)/wall.Seconds())
 	return g.printCounts(ctx)
+}
+
+func (g *gen) countBuildsets(ctx context.Context, root *sql.DB) (int64, error) {
+	var n int64
+	err := root.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+strings.ReplaceAll(g.db, "`", "``")+"`.zuul_buildset").Scan(&n)
+	return n, err
 }
 
 // existing returns the database's size and whether it holds the alembic row.
@@ -347,7 +362,13 @@ func (g *gen) fill(ctx context.Context) error {
 			r := rand.New(rand.NewPCG(g.seed, uint64(w)))
 			for !done.Load() {
 				c := next.Add(1) - 1
-				if err := g.chunk(ctx, conn, r, c); err != nil {
+				n := int64(chunkBuildsets)
+				if g.buildsets > 0 {
+					if n = min(n, g.buildsets-c*chunkBuildsets); n <= 0 {
+						return
+					}
+				}
+				if err := g.chunk(ctx, conn, r, c, n); err != nil {
 					errs <- err
 					cancel()
 					return
@@ -376,8 +397,12 @@ func (g *gen) fill(ctx context.Context) error {
 				<-finished
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "zuuldb: %d MiB of %d MiB (%d buildsets)\n", size>>20, g.target>>20, next.Load()*chunkBuildsets)
-			if size >= g.target {
+			if g.buildsets > 0 {
+				fmt.Fprintf(os.Stderr, "zuuldb: %d MiB, %d of %d buildsets\n", size>>20, min(next.Load()*chunkBuildsets, g.buildsets), g.buildsets)
+			} else {
+				fmt.Fprintf(os.Stderr, "zuuldb: %d MiB of %d MiB (%d buildsets)\n", size>>20, g.target>>20, next.Load()*chunkBuildsets)
+			}
+			if size >= g.target && g.buildsets == 0 {
 				done.Store(true)
 			}
 		}
@@ -416,9 +441,9 @@ var (
 	eventTypes = []string{"patchset-created", "comment-added", "change-merged", "ref-updated", "timer", "wip-state-changed"}
 )
 
-// chunk inserts buildsets [c*chunkBuildsets, (c+1)*chunkBuildsets) and all
-// their children, one multi-row INSERT per table.
-func (g *gen) chunk(ctx context.Context, conn *sql.Conn, r *rand.Rand, c int64) error {
+// chunk inserts n buildsets from c*chunkBuildsets on and all their
+// children, one multi-row INSERT per table.
+func (g *gen) chunk(ctx context.Context, conn *sql.Conn, r *rand.Rand, c, n int64) error {
 	var refs, bsets, bsrefs, bsevents, builds, bevents, arts, provides insertBuf
 	refs.start("zuul_ref (id, project, ref, ref_url, `change`, patchset, oldrev, newrev, branch)")
 	bsets.start("zuul_buildset (id, uuid, zuul_ref, pipeline, result, message, tenant, event_id, event_timestamp, first_build_start_time, last_build_end_time, updated)")
@@ -429,7 +454,7 @@ func (g *gen) chunk(ctx context.Context, conn *sql.Conn, r *rand.Rand, c int64) 
 	arts.start("zuul_artifact (id, build_id, name, url, meta)")
 	provides.start("zuul_provides (id, build_id, name)")
 	base := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range int64(chunkBuildsets) {
+	for i := range n {
 		bs := c*chunkBuildsets + i + 1
 		tenant := tenants[r.IntN(len(tenants))]
 		pipeline := pipelines[r.IntN(len(pipelines))]

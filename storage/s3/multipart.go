@@ -61,9 +61,9 @@ func (s *Store) putMultipart(ctx context.Context, name string, first, second []b
 		// Declaring the algorithm makes the server keep and check the
 		// per-part CRC32C checksums that uploadPart sends.
 		var err error
-		id, err = core.NewMultipartUpload(ctx, s.bucket, name, minio.PutObjectOptions{
+		id, err = core.NewMultipartUpload(ctx, s.bucket, name, s.putOptions(name, minio.PutObjectOptions{
 			UserMetadata: map[string]string{"X-Amz-Checksum-Algorithm": "CRC32C"},
-		})
+		}))
 		return err
 	})
 	if err != nil {

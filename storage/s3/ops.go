@@ -50,11 +50,16 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error
 	return storage.ObjectInfo{Key: key, Size: oi.Size, ModTime: oi.LastModified}, nil
 }
 
-// Delete removes the object; S3 reports success for a missing key.
+// Delete removes the object; S3 reports success for a missing key. With
+// Object Lock configured it removes every version (see deleteVersions) and
+// fails with storage.ErrRetained while a retention forbids that.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	name, err := s.object(key)
 	if err != nil {
 		return err
+	}
+	if s.lock != nil {
+		return s.deleteVersions(ctx, key, name)
 	}
 	err = s.retry(ctx, func(ctx context.Context) error {
 		return s.meta.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})

@@ -57,7 +57,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 func (s *Store) putSmall(ctx context.Context, name string, data []byte) error {
 	return s.retry(ctx, func(ctx context.Context) error {
 		_, err := s.meta.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
-			minio.PutObjectOptions{DisableMultipart: true})
+			s.putOptions(name, minio.PutObjectOptions{DisableMultipart: true}))
 		return err
 	})
 }

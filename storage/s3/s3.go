@@ -60,6 +60,10 @@ type Config struct {
 	// Put holds (Parallel+1) × the current part size in memory; see Put.
 	Parallel int
 	Retries  int // attempts for transient errors, default 5
+
+	// ObjectLock, if set, writes objects under its prefixes with a
+	// retention; the bucket must have Object Lock enabled.
+	ObjectLock *ObjectLock
 }
 
 // Store is a storage.Store on one bucket and prefix.
@@ -76,6 +80,7 @@ type Store struct {
 	retries  int
 	insecure bool
 	name     string // for String and messages
+	lock     *ObjectLock
 }
 
 // New connects to the endpoint and checks that the bucket exists, so that
@@ -98,6 +103,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("s3: bucket %q does not exist on %s; create bucket %s or fix bucket: in the configuration: %w",
 			s.bucket, cfg.Endpoint, s.bucket, storage.ErrNoBucket)
 	}
+	if s.lock != nil {
+		if err := s.checkObjectLock(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -116,6 +126,9 @@ func newStore(cfg Config) (*Store, error) {
 		return nil, errors.New("s3: parallel and retries must not be negative")
 	case cfg.Insecure && (cfg.CAFile != "" || cfg.SkipVerify):
 		return nil, errors.New("s3: ca_file and skip_verify need TLS, but insecure: true selects plain HTTP")
+	}
+	if err := cfg.ObjectLock.validate(); err != nil {
+		return nil, err
 	}
 	prefix := strings.Trim(cfg.Prefix, "/")
 	if prefix != "" {
@@ -139,6 +152,7 @@ func newStore(cfg Config) (*Store, error) {
 		parallel: cmp.Or(cfg.Parallel, defaultParallel),
 		retries:  cmp.Or(cfg.Retries, defaultRetries),
 		insecure: cfg.Insecure,
+		lock:     cfg.ObjectLock,
 	}
 	scheme := "https"
 	if cfg.Insecure {

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("CancelBeforePut", func(t *testing.T) { testCancelBeforePut(t, newStore(t)) })
 	t.Run("ReaderError", func(t *testing.T) { testReaderError(t, newStore(t)) })
 	t.Run("FailedOverwriteKeepsOld", func(t *testing.T) { testFailedOverwrite(t, newStore(t)) })
+	t.Run("Retainer", func(t *testing.T) { testRetainer(t, newStore(t)) })
 }
 
 // testRoundTrip covers the empty object, a single byte, the S3 minimum part

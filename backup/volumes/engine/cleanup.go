@@ -52,6 +52,10 @@ func procStart(pid int) string {
 	return f[19]
 }
 
+// OwnerGone reports whether the run that labelled an object is over: on
+// this host, its process is gone; on another, the object is a day old.
+func OwnerGone(owner string, created time.Time) bool { return ownerGone(owner, created) }
+
 // ownerGone reports whether the run that labelled a helper is over.
 func ownerGone(owner string, created time.Time) bool {
 	parts := strings.Split(owner, "/")

@@ -1,0 +1,52 @@
+package demo_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zuulstate/zuulstate/config"
+	"github.com/zuulstate/zuulstate/internal/demo"
+)
+
+// TestDemoConfig renders the demo's configuration with stand-in addresses
+// and parses it as zuulstate would, without services: the template keeps
+// up with the configuration schema, and its dev target says what the demo
+// promises.
+func TestDemoConfig(t *testing.T) {
+	tmpl, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "demo", "zuulstate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := demo.Default("/tmp/zuulstate-demo")
+	getenv := func(name string) string {
+		if strings.HasSuffix(name, "_FILE") {
+			return "/etc/ssl/certs/ca.pem"
+		}
+		return map[string]string{"ZUULSTATE_TEST_S3_ENDPOINT": "127.0.0.1:19000", "ZUULSTATE_TEST_MARIADB_PROD_ADDR": "127.0.0.1:13306",
+			"ZUULSTATE_TEST_MARIADB_DEV_ADDR": "127.0.0.1:13307", "ZUULSTATE_TEST_MARIADB_USER": "zuulstate",
+			"ZUULSTATE_TEST_ZK_PROD_TLS_ADDR": "127.0.0.1:12281", "ZUULSTATE_TEST_ZK_DEV_TLS_ADDR": "127.0.0.1:12282",
+			"ZUULSTATE_TEST_DOCKER_HOST": "unix:///tmp/zuulstate-dev/docker.sock"}[name]
+	}
+	y, err := demo.RenderConfig(string(tmpl), s.Vars(getenv, "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse("demo", []byte(y), func(name string) string {
+		return map[string]string{"ZUULSTATE_S3_ACCESS_KEY": "ak", "ZUULSTATE_S3_SECRET_KEY": "sk", "ZUULSTATE_MARIADB_PASSWORD": "pw"}[name]
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	dev := c.Targets["dev"]
+	if dev == nil || dev.ProfileName() != config.ProfileDev || dev.MariaDB.DBMap["zuul"] != "zuul_dev" ||
+		dev.Volumes.VolumeMap["log_server"] != "dev_log_server" || dev.Volumes.BindMap[s.ProdRoot()] != s.DevRoot() {
+		t.Fatalf("targets.dev is not the demo's dev instance: %+v", dev)
+	}
+
+	if _, err := demo.RenderConfig("endpoint: ${S3_ENDPOINT}\n", s.Vars(func(string) string { return "" }, "")); err == nil ||
+		!strings.Contains(err.Error(), "S3_ENDPOINT") {
+		t.Fatalf("a missing service address was not reported: %v", err)
+	}
+}

@@ -1,0 +1,42 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// SweepLeftovers aborts the multipart uploads below prefix that were
+// started before cutoff and never completed or aborted: a process killed
+// mid-upload leaves them, invisible to List but stored (and billed) until
+// a lifecycle rule or this removes them.
+func (s *Store) SweepLeftovers(ctx context.Context, prefix string, cutoff time.Time, dryRun bool) (int, error) {
+	n := 0
+	core := minio.Core{Client: s.meta}
+	// The whole bucket's uploads, filtered here: MinIO takes the prefix of
+	// ListMultipartUploads as an exact object name and lists nothing for
+	// a real prefix. Unfinished uploads are few, so this stays cheap.
+	for u := range s.meta.ListIncompleteUploads(ctx, s.bucket, "", true) {
+		if u.Err != nil {
+			return n, s.mapErr(ctx, "list unfinished uploads", prefix, u.Err)
+		}
+		if !strings.HasPrefix(u.Key, s.prefix+prefix) || !u.Initiated.Before(cutoff) {
+			continue
+		}
+		if !dryRun {
+			err := s.retry(ctx, func(ctx context.Context) error {
+				return core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID)
+			})
+			var er minio.ErrorResponse
+			if err != nil && (!errors.As(err, &er) || er.Code != minio.NoSuchUpload) {
+				return n, fmt.Errorf("abort unfinished upload of %s: %w", u.Key, s.mapErr(ctx, "abort upload", u.Key, err))
+			}
+		}
+		n++
+	}
+	return n, nil
+}
