@@ -75,9 +75,10 @@ fuzz:
 
 # The long crash and fault runs (docs/RELIABILITY.md): 100 SIGKILLs per
 # store on a larger data set instead of `make test`'s 30 on a small one,
-# plus every fault test. TORTURE_KILLS overrides the number of kills.
+# plus every fault test, and a dense file over 8 GiB through dirtar.
+# TORTURE_KILLS overrides the number of kills.
 TORTURE_KILLS ?= 100
 .PHONY: torture
 torture: services
 	eval "$$(scripts/dev-services.sh env)" && ZUULSTATE_TORTURE=1 ZUULSTATE_TORTURE_KILLS=$(TORTURE_KILLS) \
-		$(GO) test -count=1 -v -timeout 3h ./internal/reliability/
+		$(GO) test -count=1 -v -timeout 3h ./internal/reliability/ ./dirtar/

@@ -86,8 +86,15 @@ type Options struct {
 	// parts that have a restorer.
 	Include []string
 	// SkipVerify skips reading every part once before restoring. Without it
-	// a corrupt part is found before anything is written.
+	// a corrupt part is found before anything is written: the sha256 of its
+	// stored bytes is compared with the (self-checksummed) manifest.
 	SkipVerify bool
+	// DeepVerify decodes every part before restoring instead, so that a
+	// manifest rewritten consistently by someone who can write to the
+	// repository, but whose raw sizes or checksums disagree with its parts
+	// (a decompression bomb, say), is also refused before anything is
+	// written. It costs a full decode of every part.
+	DeepVerify bool
 	DryRun     bool
 	Log        *slog.Logger
 	// OnPlan, if set, gets every selected part in restore order with what
@@ -203,10 +210,16 @@ func Run(ctx context.Context, repo *repository.Repository, m *snapshot.Manifest,
 		start := time.Now()
 		sub := *m
 		sub.Parts = parts
-		if err := repo.VerifyStored(ctx, &sub); err != nil {
+		var err error
+		if o.DeepVerify {
+			_, err = repo.Verify(ctx, &sub, true)
+		} else {
+			err = repo.VerifyStored(ctx, &sub)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("nothing was restored: %w", err)
 		}
-		log.Info("parts verified", "parts", len(parts), "duration", time.Since(start).Round(time.Millisecond))
+		log.Info("parts verified", "parts", len(parts), "deep", o.DeepVerify, "duration", time.Since(start).Round(time.Millisecond))
 	}
 	done := map[string]bool{}
 	for _, p := range parts {

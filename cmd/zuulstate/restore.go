@@ -22,6 +22,7 @@ type restoreFlags struct {
 	pathsDir        string
 	original, force bool
 	dryRun, skipVfy bool
+	deepVfy         bool
 	withGrants      bool
 	only            []string
 	include, dbMap  []string
@@ -130,7 +131,7 @@ profile, or zookeeper.profile) never restores /zuul-system or /nodepool.`,
 				restore.WritePlan(a.stdout, checked, s.restorers, s.dest)
 			}
 			parts, err := restore.Run(ctx, repo, m, s.restorers, restore.Options{
-				Include: include, SkipVerify: f.skipVfy, DryRun: f.dryRun, Log: a.log, OnPlan: onPlan,
+				Include: include, SkipVerify: f.skipVfy, DeepVerify: f.deepVfy, DryRun: f.dryRun, Log: a.log, OnPlan: onPlan,
 			})
 			results := restore.Results(s.restorers)
 			if len(results) > 0 && (!a.quiet || err != nil) {
@@ -162,6 +163,8 @@ profile, or zookeeper.profile) never restores /zuul-system or /nodepool.`,
 	fl.BoolVar(&f.force, "force", false, "restore into non-empty targets, replacing files and dropping databases")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "check the targets, print the plan and stop")
 	fl.BoolVar(&f.skipVfy, "skip-verify", false, "do not read every part once before writing (faster, but a corrupt part is found only midway)")
+	fl.BoolVar(&f.deepVfy, "deep-verify", false, "decode every part before writing, not only re-hash its stored bytes (also refuses a consistently forged manifest up front)")
+	cmd.MarkFlagsMutuallyExclusive("skip-verify", "deep-verify")
 	fl.BoolVar(&f.withGrants, "with-grants", false, "also create the users and grants stored with mariadb parts")
 	fl.StringSliceVar(&f.only, "only", nil, "restore only these sources: paths, volumes, mariadb, zookeeper (comma-separated)")
 	fl.StringArrayVar(&f.include, "include", nil, "restore only SOURCE or SOURCE/PART (repeatable; the finer form of --only)")

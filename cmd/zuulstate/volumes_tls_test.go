@@ -79,7 +79,7 @@ restore:
 	f.env = append(f.env, "DOCKER_HOST="+tl.host, "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH="+certDir)
 	dst := voltest.Name("zstest-tls")
 	t.Cleanup(func() { voltest.RemoveVolume(t, eng, dst) })
-	r := f.run(t, "restore", "latest", "--volume-map", vol+"="+dst)
+	r := f.run(t, "restore", "latest", "--volume-map", vol+"="+dst, "--allow-devices")
 	r.expectOK(t)
 	if !strings.Contains(r.stdout, "api way") {
 		t.Errorf("restore did not go the API way:\n%s", r.stdout)

@@ -108,48 +108,71 @@ func run(ctx context.Context, work, bin, vol string, runs int, api bool) error {
 		results = append(results, &r)
 	}
 
-	// Every restore run writes into a target of its own, created after the
-	// leftovers of earlier invocations were deleted, synced and given time.
-	// On this ext4 (no journal) inode allocation skips inodes freed in the
-	// last seconds (recently_deleted), and creating 50 000 files right after
-	// deleting as many measured 3-7x more system time for whichever variant
-	// came next; that, not the variants, decided the earlier restore ratios.
+	// Every restore run writes into a target of its own, and the variants
+	// take turns, run by run. Deleting hundreds of thousands of files here
+	// (ext4 without a journal, online discard) makes creating files slow
+	// for minutes afterwards: inode allocation skips recently freed inodes.
+	// Whichever variant ran first after such a delete measured 1.5-3x
+	// slower, and that, not the variants, decided earlier restore ratios.
+	// So nothing is deleted before the runs (leftovers of an interrupted
+	// invocation are, with a pause), and each round runs every variant.
 	target := vol + "-restored"
-	if err := cleanupRestores(ctx, work, target); err != nil {
+	if n, err := cleanupRestores(ctx, work, target); err != nil {
 		return err
+	} else if n > 0 {
+		fmt.Fprintf(os.Stderr, "benchvol: removed %d leftover restores; waiting 2 minutes for the file system to settle\n", n)
+		syscall.Sync()
+		time.Sleep(2 * time.Minute)
 	}
-	syscall.Sync()
-	time.Sleep(10 * time.Second)
-	tarRestore, err := medianEach(ctx, runs, func(run int) []string {
+	type restoreVariant struct {
+		name string
+		argv func(run int) []string
+		runs []result
+	}
+	variants := []*restoreVariant{{name: "restore: zstd -dc file | tar -x (baseline)", argv: func(run int) []string {
 		dir := filepath.Join(work, fmt.Sprintf("restore-%d", run))
 		return []string{"sh", "-c", "mkdir -p " + dir + " && zstd -dc " + archive + " | tar -x -C " + dir}
-	})
-	if err != nil {
-		return err
-	}
-	tarRestore.name = "restore: zstd -dc file | tar -x (baseline)"
-	results = append(results, &tarRestore)
-	variants := []struct{ name, way string }{{"direct way", "direct"}, {"direct way, --skip-verify", "direct"}}
+	}}}
+	restoreWays := []struct{ name, way, flag string }{{"direct way", "direct", ""}, {"direct way, --skip-verify", "direct", "--skip-verify"}}
 	if api {
-		variants = append(variants, struct{ name, way string }{"API way", "api"})
+		restoreWays = append(restoreWays, struct{ name, way, flag string }{"API way", "api", ""})
 	}
-	for vi, v := range variants {
-		r, err := medianEach(ctx, runs, func(run int) []string {
+	for vi, w := range restoreWays {
+		variants = append(variants, &restoreVariant{name: "restore: zuulstate, " + w.name, argv: func(run int) []string {
 			// The API way restores its own snapshot of the same data.
-			args := []string{bin, "restore", "latest", "--quiet", "--config", filepath.Join(work, v.way+".yaml"),
+			args := []string{bin, "restore", "latest", "--quiet", "--config", filepath.Join(work, w.way+".yaml"),
 				"--volume-map", fmt.Sprintf("%s=%s-%d-%d", vol, target, vi, run), "--allow-devices"}
-			if strings.Contains(v.name, "skip") {
-				args = append(args, "--skip-verify")
+			if w.flag != "" {
+				args = append(args, w.flag)
 			}
 			return args
-		})
-		if err != nil {
-			return err
+		}})
+	}
+	for run := range runs {
+		for _, v := range variants {
+			argv := v.argv(run)
+			r, err := measure(ctx, nil, argv[0], argv[1:]...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "benchvol: run %d: %s: %.2f s\n", run+1, v.name, r.wall.Seconds())
+			v.runs = append(v.runs, r)
 		}
-		r.name, r.base = "restore: zuulstate, "+v.name, &tarRestore
+	}
+	var base *result
+	for _, v := range variants {
+		sort.Slice(v.runs, func(i, j int) bool { return v.runs[i].wall < v.runs[j].wall })
+		r := v.runs[len(v.runs)/2]
+		for _, o := range v.runs {
+			r.maxRSS = max(r.maxRSS, o.maxRSS)
+		}
+		r.name, r.base = v.name, base
+		if base == nil {
+			base = &r
+		}
 		results = append(results, &r)
 	}
-	if err := cleanupRestores(ctx, work, target); err != nil {
+	if _, err := cleanupRestores(ctx, work, target); err != nil {
 		return err
 	}
 	report(results, size)
@@ -177,22 +200,6 @@ func median(ctx context.Context, runs int, before func() error, name string, arg
 	var rs []result
 	for range runs {
 		r, err := measure(ctx, before, name, args...)
-		if err != nil {
-			return r, err
-		}
-		rs = append(rs, r)
-	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
-	return rs[len(rs)/2], nil
-}
-
-// medianEach is median for commands that differ per run (cmdFor(run) is
-// the argv) and need no untimed preparation.
-func medianEach(ctx context.Context, runs int, cmdFor func(run int) []string) (result, error) {
-	var rs []result
-	for run := range runs {
-		argv := cmdFor(run)
-		r, err := measure(ctx, nil, argv[0], argv[1:]...)
 		if err != nil {
 			return r, err
 		}

@@ -160,24 +160,25 @@ func fresh(dir string) error {
 }
 
 // cleanupRestores deletes the restore directories and volumes of this and
-// earlier invocations.
-func cleanupRestores(ctx context.Context, work, target string) error {
+// earlier invocations and says how many there were.
+func cleanupRestores(ctx context.Context, work, target string) (int, error) {
 	dirs, _ := filepath.Glob(filepath.Join(work, "restore*"))
 	for _, d := range dirs {
 		if err := os.RemoveAll(d); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	out, err := exec.CommandContext(ctx, "docker", "volume", "ls", "-q", "--filter", "name="+target).Output()
 	if err != nil {
-		return fmt.Errorf("docker volume ls: %w", err)
+		return 0, fmt.Errorf("docker volume ls: %w", err)
 	}
-	for _, name := range strings.Fields(string(out)) {
+	names := strings.Fields(string(out))
+	for _, name := range names {
 		if err := removeVolume(ctx, name); err != nil {
-			return fmt.Errorf("remove volume %s: %w", name, err)
+			return 0, fmt.Errorf("remove volume %s: %w", name, err)
 		}
 	}
-	return nil
+	return len(dirs) + len(names), nil
 }
 
 func removeVolume(ctx context.Context, name string) error {
