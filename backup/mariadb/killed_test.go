@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,53 @@ func (s observedSink) WritePart(ctx context.Context, name string, produce reposi
 		}
 	}
 	return err
+}
+
+// heldSource stalls every part's stream once it has passed 1 MiB, until
+// release is closed: the dump's workers stop reading rows, so a SELECT whose
+// result is larger than what the sockets buffer stays in the server's
+// process list however fast the dump would otherwise be.
+type heldSource struct {
+	backup.Snapshotter
+	release chan struct{}
+}
+
+func newHeldSource(src backup.Snapshotter) *heldSource {
+	return &heldSource{Snapshotter: src, release: make(chan struct{})}
+}
+
+func (h *heldSource) Snapshot(ctx context.Context, sink backup.PartSink) error {
+	return h.Snapshotter.Snapshot(ctx, heldSink{sink, h})
+}
+
+type heldSink struct {
+	backup.PartSink
+	h *heldSource
+}
+
+func (s heldSink) WritePart(ctx context.Context, name string, produce repository.Produce) error {
+	return s.PartSink.WritePart(ctx, name, func(ctx context.Context, out io.Writer) (any, error) {
+		return produce(ctx, &heldWriter{Writer: out, h: s.h, ctx: ctx})
+	})
+}
+
+type heldWriter struct {
+	io.Writer
+	h   *heldSource
+	ctx context.Context
+	n   int
+}
+
+func (w *heldWriter) Write(p []byte) (int, error) {
+	if w.n >= 1<<20 {
+		select {
+		case <-w.h.release:
+		case <-w.ctx.Done():
+			return 0, context.Cause(w.ctx)
+		}
+	}
+	w.n += len(p)
+	return w.Writer.Write(p)
 }
 
 // localRepo returns an unencrypted repository in a fresh directory.
@@ -93,7 +141,7 @@ func assertNoSnapshot(t *testing.T, repo *repository.Repository, dir string) {
 
 // runObserved starts backup.Run of src into repo and returns the channel
 // of finished part names and the channel that receives Run's error.
-func runObserved(t *testing.T, repo *repository.Repository, src *Snapshotter) (<-chan string, <-chan error) {
+func runObserved(t *testing.T, repo *repository.Repository, src backup.Snapshotter) (<-chan string, <-chan error) {
 	t.Helper()
 	written := make(chan string, 1000)
 	done := make(chan error, 1)
@@ -220,11 +268,12 @@ func TestDumpConnectionKilled(t *testing.T) {
 
 	addr := mariadbtest.Config(t, "prod").Addr
 	repo, dir := localRepo(t)
-	snap := New(Config{Addr: addr, User: dumper, Password: pw, Databases: []string{name}, Workers: 2, ChunkRows: 10_000})
-	written, done := runObserved(t, repo, snap)
-	waitDataParts(t, written, done, 1)
+	// One SELECT per table, 22 MB each: more than the sockets buffer.
+	held := newHeldSource(New(Config{Addr: addr, User: dumper, Password: pw, Databases: []string{name}, Workers: 2, ChunkRows: 1_000_000}))
+	_, done := runObserved(t, repo, held)
 
-	// A worker streaming a chunk shows its SELECT in the process list.
+	// A worker held in the middle of a chunk shows its SELECT in the
+	// process list.
 	var id int64
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -248,6 +297,7 @@ func TestDumpConnectionKilled(t *testing.T) {
 	}
 	t.Logf("dump connections %v; killing %d", dumpConns(), id)
 	mariadbtest.Exec(t, prod, fmt.Sprintf("KILL CONNECTION %d", id))
+	close(held.release)
 	waitFailed(t, done, dumper+"@"+addr)
 	assertNoSnapshot(t, repo, dir)
 
