@@ -10,12 +10,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +69,8 @@ func Static(t testing.TB, pkg string) string {
 	v, _ := builds.LoadOrStore(pkg, &build{})
 	b := v.(*build)
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "zuulstate-static-")
+		removeDeadBuilds()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("zuulstate-static-%d-", os.Getpid()))
 		if err == nil {
 			err = os.Chmod(dir, 0o755)
 		}
@@ -86,6 +89,22 @@ func Static(t testing.TB, pkg string) string {
 		t.Fatal(b.err)
 	}
 	return b.path
+}
+
+// removeDeadBuilds deletes the build directories of test processes that
+// have ended: a test process cannot remove its own on exit, and each holds
+// 20 MB of binaries.
+func removeDeadBuilds() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "zuulstate-static-*"))
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "zuulstate-static-%d-", &pid); err != nil || pid <= 0 {
+			continue // an older name without a pid: left alone
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // Zuulstate is a static zuulstate binary.
