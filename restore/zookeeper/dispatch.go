@@ -129,7 +129,12 @@ func (d *dispatcher) complete(b *batch, err error) {
 			delete(d.done, d.watermark+1)
 			d.watermark++
 		}
-	case zkconn.Retryable(err):
+	case zkconn.Retryable(err),
+		// The missing parent may be created by an earlier batch whose reply
+		// was lost to a dropped connection, and this one was sent on the
+		// new session before that batch was settled. Settle this one after
+		// it, in order; a parent that is really missing fails it then.
+		errors.Is(err, zk.ErrNoNode) && b.id > d.watermark+1:
 		d.uncertain = append(d.uncertain, b)
 	case d.err == nil || b.id < d.errID:
 		d.err, d.errID = err, b.id
