@@ -185,9 +185,9 @@ func TestStaleHelpersRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 1 {
-		t.Errorf("removed %d helpers, want the stale one", n)
-	}
+	// Another test process on the same engine may clean up first, so the
+	// count can be 0; what must hold is that the stale one is gone.
+	t.Logf("removed %d stale helpers", n)
 	if _, err := eng.API.ContainerInspect(t.Context(), stale); !engine.IsNotFound(err) {
 		t.Errorf("stale helper still there: %v", err)
 	}
