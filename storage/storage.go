@@ -23,6 +23,8 @@ var (
 	ErrNoBucket = errors.New("repository location does not exist")
 	// ErrUnreachable: the backend could not be contacted at all.
 	ErrUnreachable = errors.New("storage unreachable")
+	// ErrShortObject: a ranged read reaches past the object's end.
+	ErrShortObject = errors.New("object is shorter than the requested range")
 	// ErrRetained: the object is under a retention (S3 Object Lock) that
 	// forbids deleting it yet.
 	ErrRetained = errors.New("object is retained")
@@ -51,6 +53,10 @@ type Store interface {
 	Put(ctx context.Context, key string, r io.Reader) error
 	// Get opens the object for streaming. The caller closes the reader.
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// GetRange opens length bytes of the object starting at offset. A
+	// range that reaches past the end of the object is an error wrapping
+	// ErrShortObject (the object is not what the caller's index says).
+	GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 	// Stat returns the object's metadata or an error wrapping ErrNotFound.
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
 	// List calls fn for each object whose key starts with prefix, in

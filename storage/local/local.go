@@ -167,3 +167,32 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	return nil //nolint:nilerr // a parent that is not empty ends the clean-up; Delete succeeded
 }
+
+// GetRange opens length bytes of the object from offset.
+func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if offset < 0 || length < 0 {
+		return nil, fmt.Errorf("local get range %q: negative offset or length", key)
+	}
+	rc, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	f := rc.(*os.File)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, mapErr("get", key, err)
+	}
+	if offset+length > fi.Size() {
+		f.Close()
+		return nil, fmt.Errorf("local get %q bytes %d-%d: %w (size %d)", key, offset, offset+length, storage.ErrShortObject, fi.Size())
+	}
+	return sectionCloser{io.NewSectionReader(f, offset, length), f}, nil
+}
+
+type sectionCloser struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (s sectionCloser) Close() error { return s.f.Close() }

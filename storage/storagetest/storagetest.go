@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("CancelBeforePut", func(t *testing.T) { testCancelBeforePut(t, newStore(t)) })
 	t.Run("ReaderError", func(t *testing.T) { testReaderError(t, newStore(t)) })
 	t.Run("FailedOverwriteKeepsOld", func(t *testing.T) { testFailedOverwrite(t, newStore(t)) })
+	t.Run("GetRange", func(t *testing.T) { testGetRange(t, newStore(t)) })
 	t.Run("Retainer", func(t *testing.T) { testRetainer(t, newStore(t)) })
 }
 
