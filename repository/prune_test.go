@@ -66,7 +66,7 @@ func TestPruneDeletesAndCleansOrphans(t *testing.T) {
 	}
 	// An interrupted run: a part without manifest, started long ago.
 	orphan := snapshot.NewID(time.Now().Add(-48 * time.Hour))
-	if err := repo.store.Put(ctx, snapshot.PartKey(orphan, "paths", "p", false), eofReader{}); err != nil {
+	if err := repo.store.Put(ctx, snapshot.PartKey(orphan, "paths", "p", "zstd", false), eofReader{}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := repo.Prune(ctx, Policy{Last: 1}, 0, true)
@@ -84,7 +84,7 @@ func TestPruneDeletesAndCleansOrphans(t *testing.T) {
 		t.Fatalf("after prune: %v, want only %s", left, ids[2])
 	}
 	// The orphan's object is fresh (mtime now), so the grace period keeps it…
-	if _, err := repo.store.Stat(ctx, snapshot.PartKey(orphan, "paths", "p", false)); err != nil {
+	if _, err := repo.store.Stat(ctx, snapshot.PartKey(orphan, "paths", "p", "zstd", false)); err != nil {
 		t.Fatalf("young orphan deleted: %v", err)
 	}
 	// …and without grace it goes, along with the pruned snapshots' parts.

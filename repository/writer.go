@@ -2,6 +2,7 @@ package repository
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zuulstate/zuulstate/codec"
 	"github.com/zuulstate/zuulstate/snapshot"
 	"github.com/zuulstate/zuulstate/storage"
 )
@@ -76,7 +78,8 @@ func (w *Writer) WritePart(ctx context.Context, source, name string, produce Pro
 	}
 	opts := w.repo.opts
 	encrypted := len(opts.Encode.Recipients) > 0
-	key := snapshot.PartKey(w.manifest.ID, source, name, encrypted)
+	compression := cmp.Or(opts.Encode.Compression, codec.Default)
+	key := snapshot.PartKey(w.manifest.ID, source, name, compression, encrypted)
 	w.mu.Lock()
 	dup := slices.Contains(w.written, key)
 	if !dup {
@@ -117,7 +120,7 @@ func (w *Writer) WritePart(ctx context.Context, source, name string, produce Pro
 		Source: source, Name: name, Key: key,
 		RawSize: sums.RawSize, RawSHA256: sums.RawSHA256,
 		StoredSize: sums.StoredSize, StoredSHA256: sums.StoredSHA256,
-		Compression: snapshot.CompressionZstd,
+		Compression: compression,
 	}
 	if encrypted {
 		part.Encryption = snapshot.EncryptionAge

@@ -52,7 +52,7 @@ func TestSharedBudgetManyParts(t *testing.T) {
 	for i, e := range encs {
 		s := e.Sums()
 		p := Part{Source: "paths", Name: "x", RawSize: s.RawSize, RawSHA256: s.RawSHA256,
-			StoredSize: s.StoredSize, StoredSHA256: s.StoredSHA256, Compression: CompressionZstd}
+			StoredSize: s.StoredSize, StoredSHA256: s.StoredSHA256, Compression: "zstd"}
 		out, err := decodeAll(stored[i].Bytes(), p, nil)
 		if err != nil || !bytes.Equal(out, raw) {
 			t.Fatalf("part %d: decoded %d bytes, err %v", i, len(out), err)

@@ -27,7 +27,7 @@ func encodeBytes(t *testing.T, raw []byte, opts EncodeOptions) ([]byte, Part) {
 	}
 	s := enc.Sums()
 	p := Part{Source: "paths", Name: "x", RawSize: s.RawSize, RawSHA256: s.RawSHA256,
-		StoredSize: s.StoredSize, StoredSHA256: s.StoredSHA256, Compression: CompressionZstd}
+		StoredSize: s.StoredSize, StoredSHA256: s.StoredSHA256, Compression: "zstd"}
 	if len(opts.Recipients) > 0 {
 		p.Encryption = EncryptionAge
 	}
@@ -128,7 +128,7 @@ func TestCodecWrongIdentity(t *testing.T) {
 func TestManifestValidation(t *testing.T) {
 	id := NewID(time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC))
 	good := Manifest{Format: FormatVersion, ID: id, Start: time.Now(), End: time.Now().Add(time.Second), Parts: []Part{{
-		Source: "paths", Name: "etc", Key: PartKey(id, "paths", "etc", false),
+		Source: "paths", Name: "etc", Key: PartKey(id, "paths", "etc", "zstd", false),
 		RawSHA256: string(bytes.Repeat([]byte("a"), 64)), StoredSHA256: string(bytes.Repeat([]byte("b"), 64)), Compression: "zstd",
 	}}}
 	data, _ := good.Encode()
@@ -173,7 +173,7 @@ func TestIDs(t *testing.T) {
 	if tm, err := IDTime(a); err != nil || !tm.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
 		t.Fatalf("IDTime: %v %v", tm, err)
 	}
-	if got, ok := IDFromPartKey(PartKey(a, "paths", "etc", true)); !ok || got != a {
+	if got, ok := IDFromPartKey(PartKey(a, "paths", "etc", "zstd", true)); !ok || got != a {
 		t.Fatalf("IDFromPartKey: %q %v", got, ok)
 	}
 }

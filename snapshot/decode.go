@@ -9,7 +9,8 @@ import (
 	"io"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
+
+	"github.com/zuulstate/zuulstate/codec"
 )
 
 // ErrNoIdentity means an encrypted part was read without an age identity, or
@@ -44,7 +45,7 @@ type Decoder struct {
 	part   Part
 	stored *hashReader
 	raw    *hashReader
-	zr     *zstd.Decoder
+	zr     io.ReadCloser
 	err    error
 }
 
@@ -67,9 +68,13 @@ func NewDecoder(src io.Reader, part Part, identities []age.Identity) (*Decoder, 
 		}
 		compressed = ar
 	}
-	zr, err := zstd.NewReader(compressed, zstd.WithDecoderConcurrency(2), zstd.WithDecoderMaxWindow(64<<20))
+	c, err := codec.Lookup(part.Compression)
 	if err != nil {
-		return nil, fmt.Errorf("start zstd: %w", err)
+		return nil, fmt.Errorf("part %s/%s: %w", part.Source, part.Name, err)
+	}
+	zr, err := c.NewStreamReader(compressed)
+	if err != nil {
+		return nil, err
 	}
 	d.zr = zr
 	d.raw = &hashReader{r: zr, h: sha256.New()}
@@ -147,8 +152,5 @@ func (d *Decoder) Finish() error {
 	return d.err
 }
 
-// Close releases the zstd decoder's goroutines.
-func (d *Decoder) Close() error {
-	d.zr.Close()
-	return nil
-}
+// Close releases the decompressor's goroutines.
+func (d *Decoder) Close() error { return d.zr.Close() }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,10 +11,14 @@ import (
 	"runtime"
 
 	"filippo.io/age"
+
+	"github.com/zuulstate/zuulstate/codec"
 )
 
 // EncodeOptions select how a part's stored bytes are produced.
 type EncodeOptions struct {
+	// Compression names the codec (codec.Default when empty).
+	Compression string
 	// Level is the zstd level (1 fastest … 19 smallest); 0 means 3, the
 	// zstd command's default.
 	Level int
@@ -60,7 +65,11 @@ type Encoder struct {
 	out    *bufio.Writer
 	aw     io.WriteCloser
 	closed bool
+	codec  string
 }
+
+// Compression is the codec name to record with the part.
+func (e *Encoder) Compression() string { return e.codec }
 
 // NewEncoder starts encoding into dst.
 func NewEncoder(dst io.Writer, opts EncodeOptions) (*Encoder, error) {
@@ -85,11 +94,15 @@ func NewEncoder(dst io.Writer, opts EncodeOptions) (*Encoder, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	raw, err := newChunkEncoder(compressed, level, workers)
+	c, err := codec.Lookup(cmp.Or(opts.Compression, codec.Default))
 	if err != nil {
-		return nil, fmt.Errorf("start zstd: %w", err)
+		return nil, err
 	}
-	e.raw = raw
+	if _, err := c.EncodeBlock(nil, nil, level); err != nil {
+		return nil, fmt.Errorf("start %s: %w", c.Name(), err)
+	}
+	e.codec = c.Name()
+	e.raw = newChunkEncoder(compressed, c, level, workers)
 	return e, nil
 }
 

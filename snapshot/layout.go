@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/zuulstate/zuulstate/codec"
 )
 
 // Repository layout. Manifests live apart from parts so that listing
@@ -51,8 +53,11 @@ func PartDir(id string) string { return PartPrefix + id + "/" }
 
 // PartKey is the object key of one part. The extension says how the stored
 // bytes are encoded, so an operator can decode a part by hand (zstd -d, age -d).
-func PartKey(id, source, name string, encrypted bool) string {
-	ext := ".zst"
+func PartKey(id, source, name, compression string, encrypted bool) string {
+	ext := ".bin"
+	if c, err := codec.Lookup(compression); err == nil {
+		ext = c.Ext()
+	}
 	if encrypted {
 		ext += ".age"
 	}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/zuulstate/zuulstate/codec"
 )
 
 // ErrCorrupt marks data that does not match what the manifest promises: a
@@ -49,11 +51,13 @@ type Part struct {
 	Meta         json.RawMessage `json:"meta,omitempty"`
 }
 
-// Compression and encryption names recorded in parts.
-const (
-	CompressionZstd = "zstd"
-	EncryptionAge   = "age"
-)
+// EncryptionAge is the encryption name recorded in parts.
+const EncryptionAge = "age"
+
+func codecErr(name string) error {
+	_, err := codec.Lookup(name)
+	return err
+}
 
 // RawBytes is the sum of all parts' raw sizes.
 func (m *Manifest) RawBytes() (n int64) {
@@ -141,7 +145,9 @@ func (m *Manifest) validate(id string) error {
 		switch {
 		case !ValidName(p.Source) || !ValidName(p.Name):
 			return fmt.Errorf("part %d has an invalid source or name", i)
-		case p.Key != PartKey(id, p.Source, p.Name, p.Encryption != ""):
+		case codecErr(p.Compression) != nil:
+			return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, codecErr(p.Compression))
+		case p.Key != PartKey(id, p.Source, p.Name, p.Compression, p.Encryption != ""):
 			return fmt.Errorf("part %s/%s has unexpected key %q", p.Source, p.Name, p.Key)
 		case seen[p.Key]:
 			return fmt.Errorf("part %s/%s appears twice", p.Source, p.Name)
@@ -149,8 +155,6 @@ func (m *Manifest) validate(id string) error {
 			return fmt.Errorf("part %s/%s has a malformed checksum", p.Source, p.Name)
 		case p.RawSize < 0 || p.StoredSize < 0:
 			return fmt.Errorf("part %s/%s has a negative size", p.Source, p.Name)
-		case p.Compression != CompressionZstd:
-			return fmt.Errorf("part %s/%s uses unknown compression %q", p.Source, p.Name, p.Compression)
 		case p.Encryption != "" && p.Encryption != EncryptionAge:
 			return fmt.Errorf("part %s/%s uses unknown encryption %q", p.Source, p.Name, p.Encryption)
 		}

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/zuulstate/zuulstate/codec"
 )
 
 // chunkSize is the raw size of each zstd frame. Frames are compressed
@@ -34,9 +34,6 @@ type chunkJob struct {
 var (
 	chunkTokens = make(chan struct{}, runtime.GOMAXPROCS(0)+2)
 	chunkJobs   = sync.Pool{New: func() any { return &chunkJob{in: make([]byte, 0, chunkSize)} }}
-
-	sharedMu       sync.Mutex
-	sharedEncoders = map[int]*zstd.Encoder{}
 )
 
 // newJob returns an empty chunk to fill. Filling is not budgeted: each
@@ -60,44 +57,16 @@ func putJob(j *chunkJob) {
 	chunkJobs.Put(j)
 }
 
-// sharedEncoder returns the process's zstd encoder for level. EncodeAll is
-// safe for concurrent use and keeps at most GOMAXPROCS states.
-func sharedEncoder(level int) (*zstd.Encoder, error) {
-	sharedMu.Lock()
-	defer sharedMu.Unlock()
-	if e := sharedEncoders[level]; e != nil {
-		return e, nil
-	}
-	opts := []zstd.EOption{
-		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
-		zstd.WithZeroFrames(true),
-		// The frame checksum (xxhash of the raw bytes) would repeat, at 5%
-		// of the CPU time, what the raw sha256 in the manifest proves.
-		zstd.WithEncoderCRC(false),
-	}
-	if level < 6 {
-		// zstd's own window for levels up to 5; the library's 8 MiB default
-		// costs 12 MiB more per state for 0.01% smaller output.
-		opts = append(opts, zstd.WithWindowSize(2<<20))
-	}
-	e, err := zstd.NewWriter(nil, opts...)
-	if err != nil {
-		return nil, err
-	}
-	sharedEncoders[level] = e
-	return e, nil
-}
-
 // chunkEncoder compresses a stream as a sequence of independent zstd frames
 // (a valid zstd stream; `zstd -d` and every decoder read it) on several
 // goroutines, hashes the raw bytes on another, and writes the frames in
 // order to dst. Memory is bounded by the process-wide chunk budget.
 type chunkEncoder struct {
-	dst  io.Writer
-	zenc *zstd.Encoder
-	h    hash.Hash
-	n    int64
+	dst   io.Writer
+	codec codec.Codec
+	level int
+	h     hash.Hash
+	n     int64
 
 	cur   *chunkJob
 	work  chan *chunkJob
@@ -109,14 +78,10 @@ type chunkEncoder struct {
 	err   error
 }
 
-func newChunkEncoder(dst io.Writer, level, workers int) (*chunkEncoder, error) {
-	zenc, err := sharedEncoder(level)
-	if err != nil {
-		return nil, err
-	}
+func newChunkEncoder(dst io.Writer, cd codec.Codec, level, workers int) *chunkEncoder {
 	depth := cap(chunkTokens)
 	c := &chunkEncoder{
-		dst: dst, zenc: zenc, h: sha256.New(),
+		dst: dst, codec: cd, level: level, h: sha256.New(),
 		work: make(chan *chunkJob, depth), order: make(chan *chunkJob, depth), hashQ: make(chan *chunkJob, depth),
 	}
 	for range workers {
@@ -124,12 +89,16 @@ func newChunkEncoder(dst io.Writer, level, workers int) (*chunkEncoder, error) {
 	}
 	c.wg.Go(c.hash)
 	c.wg.Go(c.emit)
-	return c, nil
+	return c
 }
 
 func (c *chunkEncoder) compress() {
 	for j := range c.work {
-		j.out = c.zenc.EncodeAll(j.in, j.out[:0])
+		out, err := c.codec.EncodeBlock(j.out[:0], j.in, c.level)
+		if err != nil {
+			c.fail(err)
+		}
+		j.out = out
 		close(j.done)
 	}
 }
