@@ -157,3 +157,55 @@ func CheckEmpty(target string) error {
 	}
 	return fmt.Errorf("%w: %s contains %q", ErrTargetNotEmpty, target, names[0])
 }
+
+// Record describes one archive entry before its bytes are written, so a
+// RecordSink can tell whether an earlier backup already stored it.
+type Record struct {
+	// Path is the entry's name relative to the root ("" for the root).
+	Path string
+	// Size is the whole record: header blocks, content and padding.
+	Size int64
+	// HeaderSum is the sha256 of the header blocks, which hold the name,
+	// type, mode, owners, mtime, size, link target and xattrs.
+	HeaderSum [32]byte
+	// Stamp tells an unchanged regular file without reading it; zero for
+	// entries without content.
+	Stamp FileStamp
+}
+
+// FileStamp is what a file's inode says about its content: a file whose
+// size, mtime, ctime, inode and mode are the same as last time is taken to
+// be unchanged (docs/VOLUMES.md says when that can miss a change).
+type FileStamp struct {
+	Size, MtimeNsec, CtimeNsec int64
+	Inode                      uint64
+	Mode                       uint32
+}
+
+// RecordSink is a Write destination that stores archives record by record
+// (the deduplicating repository). Write finds it on its writer, or on the
+// writer that an Unwrap() io.Writer method returns, and then announces
+// every entry: BeginRecord says whether the sink already holds the record
+// (Write then neither reads nor writes it), EndRecord closes a record
+// that was written, cacheable false when the file changed while it was
+// read, so it is read again next time.
+type RecordSink interface {
+	io.Writer
+	BeginRecord(Record) (reused bool, err error)
+	EndRecord(cacheable bool) error
+}
+
+// findRecordSink looks for a RecordSink on w and the writers it wraps.
+func findRecordSink(w io.Writer) RecordSink {
+	for range 8 {
+		if s, ok := w.(RecordSink); ok {
+			return s
+		}
+		u, ok := w.(interface{ Unwrap() io.Writer })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}

@@ -112,10 +112,10 @@ func sparseRecords(name string, ext []extent, size int64) []sparseRecord {
 	}
 }
 
-// sparseFile writes hdr (a TypeReg header with the real size) as a sparse
-// entry storing only ext, read from f. It returns how many bytes it read
-// short (the file shrank; zeros were stored instead).
-func (wk *walker) sparseFile(f *os.File, hdr *tar.Header, ext []extent) (short int64, err error) {
+// sparseHeader formats hdr (a TypeReg header with the real size) as the
+// header of a sparse entry storing only ext, and returns it with the
+// number of content bytes that follow it.
+func sparseHeader(hdr *tar.Header, ext []extent) ([]byte, int64, error) {
 	var stored int64
 	for _, e := range ext {
 		stored += e.len
@@ -132,33 +132,23 @@ func (wk *walker) sparseFile(f *os.File, hdr *tar.Header, ext []extent) (short i
 		h.Name = dir + "/" + h.Name
 	}
 	raw, err := spliceRecords(&h, recs)
-	if err != nil {
-		return 0, err
-	}
-	// Everything before this entry is already in wk.w once the tar
-	// writer has padded the previous entry; it keeps no other buffer.
-	if err := wk.tw.Flush(); err != nil {
-		return 0, err
-	}
-	if _, err := wk.w.Write(raw); err != nil {
-		return 0, err
-	}
+	return raw, stored, err
+}
+
+// sparseData writes the extents ext of f to w, zeros for what could not be
+// read (the file shrank), and reports whether that happened.
+func (wk *walker) sparseData(w io.Writer, f *os.File, ext []extent) (short bool, err error) {
 	for _, e := range ext {
 		src := &ctxReader{ctx: wk.ctx, r: io.NewSectionReader(f, e.off, e.len)}
-		n, err := io.CopyBuffer(struct{ io.Writer }{wk.w}, src, wk.buf)
+		n, err := io.CopyBuffer(struct{ io.Writer }{w}, src, wk.buf)
 		if err != nil {
-			return 0, fmt.Errorf("read: %w", err)
+			return false, fmt.Errorf("read: %w", err)
 		}
 		if n < e.len {
-			short += e.len - n
-			if err := wk.zeros(wk.w, e.len-n); err != nil {
-				return 0, err
+			short = true
+			if err := wk.zeros(w, e.len-n); err != nil {
+				return false, err
 			}
-		}
-	}
-	if pad := (blockSize - stored%blockSize) % blockSize; pad > 0 {
-		if err := wk.zeros(wk.w, pad); err != nil {
-			return 0, err
 		}
 	}
 	return short, nil
@@ -168,9 +158,9 @@ const blockSize = 512
 
 // zeros writes n zero bytes to w.
 func (wk *walker) zeros(w io.Writer, n int64) error {
-	clear(wk.buf)
 	for n > 0 {
 		k := min(n, int64(len(wk.buf)))
+		clear(wk.buf[:k])
 		if _, err := w.Write(wk.buf[:k]); err != nil {
 			return err
 		}

@@ -22,8 +22,8 @@ const copyBufSize = 1 << 20
 // all of its links inside the tree were seen.
 type walker struct {
 	ctx   context.Context
-	w     io.Writer // under tw, for the sparse entries tw cannot write
-	tw    *tar.Writer
+	w     io.Writer
+	sink  RecordSink // nil unless w stores archives record by record
 	opts  WriteOptions
 	ex    excluder
 	stats *WriteStats
@@ -62,7 +62,7 @@ func Write(ctx context.Context, w io.Writer, root string, opts WriteOptions) (Wr
 	wk := &walker{
 		ctx:   ctx,
 		w:     w,
-		tw:    tar.NewWriter(w),
+		sink:  findRecordSink(w),
 		opts:  opts,
 		ex:    ex,
 		stats: &stats,
@@ -72,9 +72,7 @@ func Write(ctx context.Context, w io.Writer, root string, opts WriteOptions) (Wr
 	if err := wk.dir(dir, "", &st); err != nil {
 		return stats, err
 	}
-	// Close writes the end-of-archive trailer; without it the stream
-	// would look truncated to every reader.
-	if err := wk.tw.Close(); err != nil {
+	if err := wk.endOfArchive(); err != nil {
 		return stats, fmt.Errorf("dirtar: finish archive: %w", err)
 	}
 	return stats, nil
@@ -91,8 +89,7 @@ func (wk *walker) dir(d *os.File, rel string, st *unix.Stat_t) error {
 	if err != nil {
 		return entryErr(rel, err)
 	}
-	hdr := header(name, tar.TypeDir, st, x)
-	if err := wk.tw.WriteHeader(hdr); err != nil {
+	if err := wk.emitHeader(rel, header(name, tar.TypeDir, st, x)); err != nil {
 		return entryErr(rel, err)
 	}
 	wk.stats.Dirs++

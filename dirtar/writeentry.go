@@ -40,7 +40,7 @@ func (wk *walker) hardlink(rel string, st *unix.Stat_t) (done bool, err error) {
 	}
 	hdr := header(rel, tar.TypeLink, st, nil)
 	hdr.Linkname = seen.name
-	if err := wk.tw.WriteHeader(hdr); err != nil {
+	if err := wk.emitHeader(rel, hdr); err != nil {
 		return true, entryErr(rel, err)
 	}
 	wk.stats.Hardlinks++
@@ -75,7 +75,9 @@ func openRead(dfd int, base string) (int, error) {
 // file archives a regular file. tar needs the size up front, so the size
 // seen at open is authoritative: a file that shrinks is padded with zeros,
 // one that grows is cut at that size, and either way (or on an mtime
-// change) it is reported as changed rather than failing the backup.
+// change) it is reported as changed rather than failing the backup. With a
+// RecordSink, a file whose header and stamp match what the sink holds is
+// not read at all.
 func (wk *walker) file(dfd int, rel, base string) error {
 	fd, err := openRead(dfd, base)
 	if err != nil {
@@ -101,19 +103,35 @@ func (wk *walker) file(dfd int, rel, base string) error {
 	}
 	hdr := header(rel, tar.TypeReg, &st, x)
 	hdr.Size = st.Size
-	changed, err := wk.fileData(f, hdr, &st)
+	head, size, sparse, write, err := wk.fileRecord(f, hdr, &st)
 	if err != nil {
 		return entryErr(rel, err)
 	}
-	var after unix.Stat_t
-	if err := unix.Fstat(fd, &after); err != nil {
-		return entryErr(rel, fmt.Errorf("stat: %w", err))
+	changed := false
+	stamp := FileStamp{Size: st.Size, MtimeNsec: st.Mtim.Nano(), CtimeNsec: st.Ctim.Nano(), Inode: st.Ino, Mode: st.Mode}
+	_, err = wk.emit(rel, head, size, stamp, func(w io.Writer) (bool, error) {
+		short, err := write(w)
+		if err != nil {
+			return false, err
+		}
+		var after unix.Stat_t
+		if err := unix.Fstat(fd, &after); err != nil {
+			return false, fmt.Errorf("stat: %w", err)
+		}
+		changed = short || after.Size != st.Size || after.Mtim != st.Mtim
+		return !changed && after.Ctim == st.Ctim, nil
+	})
+	if err != nil {
+		return entryErr(rel, err)
 	}
-	if changed || after.Size != st.Size || after.Mtim != st.Mtim {
+	if changed {
 		wk.stats.Changed++
 		if wk.opts.OnChange != nil {
 			wk.opts.OnChange(rel)
 		}
+	}
+	if sparse {
+		wk.stats.Sparse++
 	}
 	wk.stats.Files++
 	wk.stats.Bytes += st.Size
@@ -121,39 +139,36 @@ func (wk *walker) file(dfd int, rel, base string) error {
 	return nil
 }
 
-// fileData writes the header and contents of a regular file: sparse when
-// it has fewer blocks allocated than its size implies and the filesystem
-// can list its holes, dense otherwise. changed reports that fewer bytes
-// could be read than the size seen at open (zeros were stored instead).
-func (wk *walker) fileData(f *os.File, hdr *tar.Header, st *unix.Stat_t) (changed bool, err error) {
+// fileRecord prepares a regular file's record: sparse when it has fewer
+// blocks allocated than its size implies and the filesystem can list its
+// holes, dense otherwise. write stores the content and reports whether
+// fewer bytes could be read than announced (zeros were stored instead).
+func (wk *walker) fileRecord(f *os.File, hdr *tar.Header, st *unix.Stat_t) (head []byte, size int64, sparse bool, write func(io.Writer) (short bool, err error), err error) {
 	if st.Size > 0 && st.Blocks*512 < st.Size {
 		ext, ok, err := dataExtents(int(f.Fd()), st.Size)
 		if err != nil {
-			return false, err
+			return nil, 0, false, nil, err
 		}
 		if ok {
-			short, err := wk.sparseFile(f, hdr, ext)
-			if err == nil {
-				wk.stats.Sparse++
-			}
-			return short > 0, err
+			head, size, err := sparseHeader(hdr, ext)
+			return head, size, true, func(w io.Writer) (bool, error) { return wk.sparseData(w, f, ext) }, err
 		}
 	}
-	if err := wk.tw.WriteHeader(hdr); err != nil {
-		return false, err
-	}
-	// A section reader (pread) is immune to the offset the hole probe
-	// moved, and hides os.File's WriterTo and tar.Writer's internals from
-	// CopyBuffer so the copy goes through ctxReader and our buffer.
-	src := &ctxReader{ctx: wk.ctx, r: io.NewSectionReader(f, 0, st.Size)}
-	n, err := io.CopyBuffer(struct{ io.Writer }{wk.tw}, src, wk.buf)
-	if err != nil {
-		return false, fmt.Errorf("read: %w", err)
-	}
-	if n < st.Size {
-		return true, wk.zeros(wk.tw, st.Size-n)
-	}
-	return false, nil
+	head, err = headerBlocks(hdr)
+	return head, st.Size, false, func(w io.Writer) (bool, error) {
+		// A section reader (pread) is immune to the offset the hole probe
+		// moved, and hides os.File's WriterTo so the copy goes through
+		// ctxReader and our buffer.
+		src := &ctxReader{ctx: wk.ctx, r: io.NewSectionReader(f, 0, st.Size)}
+		n, err := io.CopyBuffer(struct{ io.Writer }{w}, src, wk.buf)
+		if err != nil {
+			return false, fmt.Errorf("read: %w", err)
+		}
+		if n < st.Size {
+			return true, wk.zeros(w, st.Size-n)
+		}
+		return false, nil
+	}, err
 }
 
 // special archives symlinks, FIFOs and devices: header-only entries whose
@@ -200,7 +215,7 @@ func (wk *walker) special(dfd int, rel, base string, st *unix.Stat_t) error {
 		hdr.Devminor = int64(unix.Minor(uint64(st.Rdev)))
 		wk.stats.Other++
 	}
-	if err := wk.tw.WriteHeader(hdr); err != nil {
+	if err := wk.emitHeader(rel, hdr); err != nil {
 		return entryErr(rel, err)
 	}
 	wk.remember(rel, st)

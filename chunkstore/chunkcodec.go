@@ -1,0 +1,117 @@
+package chunkstore
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"filippo.io/age"
+
+	"github.com/zuulstate/zuulstate/codec"
+	"github.com/zuulstate/zuulstate/snapshot"
+)
+
+// hasherPool recycles HMAC states keyed with one repository's chunk-id key.
+type hasherPool struct {
+	key  []byte
+	pool sync.Pool
+}
+
+func newHasherPool(key []byte) *hasherPool {
+	p := &hasherPool{key: key}
+	p.pool.New = func() any { return hmac.New(sha256.New, p.key) }
+	return p
+}
+
+// id is the chunk id of raw: HMAC-SHA256 under the chunk-id key. Without
+// the key a reader of the bucket cannot compute ids, so it cannot confirm
+// a guess of a chunk's content by its name.
+func (p *hasherPool) id(raw []byte) ID {
+	h := p.pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write(raw)
+	var id ID
+	h.Sum(id[:0])
+	p.pool.Put(h)
+	return id
+}
+
+// sealChunk compresses raw with the named codec and, with recipients,
+// encrypts it as one age file: every chunk can be decoded on its own,
+// by hand with `age -d | zstd -d`.
+func sealChunk(raw []byte, compression string, level int, recipients []age.Recipient) ([]byte, error) {
+	c, err := codec.Lookup(compression)
+	if err != nil {
+		return nil, err
+	}
+	compressed, err := c.EncodeBlock(nil, raw, level)
+	if err != nil {
+		return nil, fmt.Errorf("compress chunk: %w", err)
+	}
+	if len(recipients) == 0 {
+		return compressed, nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(compressed) + 256 + len(compressed)/(64<<10)*16)
+	w, err := age.Encrypt(&buf, recipients...)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt chunk: %w", err)
+	}
+	if _, err := w.Write(compressed); err != nil {
+		return nil, fmt.Errorf("encrypt chunk: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encrypt chunk: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// openChunk reverses sealChunk for the chunk id stored at loc, appending the
+// raw bytes to dst. With ids (the chunk-id key) it checks the raw bytes
+// against id, which proves them even against someone who can write to the
+// bucket and knows the age public keys. Every mismatch wraps
+// snapshot.ErrCorrupt; a missing identity wraps snapshot.ErrNoIdentity.
+func openChunk(dst, stored []byte, id ID, loc Location, identities []age.Identity, ids *hasherPool) ([]byte, error) {
+	if got := sha256.Sum256(stored); got != loc.StoredSHA {
+		return nil, fmt.Errorf("chunk %s in %s: %w: stored bytes differ from the index", id, loc.Pack, snapshot.ErrCorrupt)
+	}
+	compressed := stored
+	if loc.Encrypted {
+		if len(identities) == 0 {
+			return nil, fmt.Errorf("chunk %s is encrypted: %w: configure encryption.identity_file (or ZUULSTATE_AGE_IDENTITY_FILE)", id, snapshot.ErrNoIdentity)
+		}
+		r, err := age.Decrypt(bytes.NewReader(stored), identities...)
+		if err != nil {
+			var noMatch *age.NoIdentityMatchError
+			if errors.As(err, &noMatch) {
+				return nil, fmt.Errorf("chunk %s: %w: the configured identity is not one of its recipients", id, snapshot.ErrNoIdentity)
+			}
+			return nil, fmt.Errorf("chunk %s: %w: age header: %w", id, snapshot.ErrCorrupt, err)
+		}
+		if compressed, err = io.ReadAll(r); err != nil {
+			return nil, fmt.Errorf("chunk %s: %w: decrypt: %w", id, snapshot.ErrCorrupt, err)
+		}
+	}
+	c, err := codec.Lookup(loc.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: %w", id, err)
+	}
+	start := len(dst)
+	out, err := c.DecodeBlock(dst, compressed, int(loc.RawSize))
+	if err != nil {
+		return nil, fmt.Errorf("chunk %s: %w: decompress: %w", id, snapshot.ErrCorrupt, err)
+	}
+	raw := out[start:]
+	if len(raw) != int(loc.RawSize) {
+		return nil, fmt.Errorf("chunk %s: %w: %d raw bytes, the index says %d", id, snapshot.ErrCorrupt, len(raw), loc.RawSize)
+	}
+	if ids != nil && ids.id(raw) != id {
+		return nil, fmt.Errorf("chunk %s: %w: its content does not match its id", id, snapshot.ErrCorrupt)
+	}
+	return out, nil
+}

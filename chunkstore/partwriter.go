@@ -1,0 +1,299 @@
+package chunkstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/zuulstate/zuulstate/chunker"
+	"github.com/zuulstate/zuulstate/dirtar"
+)
+
+// PartOptions tune one part.
+type PartOptions struct {
+	Source, Name string
+	Compression  string // codec name; "" is codec.Default
+	Level        int    // 0: the codec's default
+	// Parent enables the parent cache for tar parts: entries unchanged
+	// since this host's last snapshot of the part are reused unread.
+	Parent bool
+	// ForceRead keeps writing a new parent cache but reuses nothing.
+	ForceRead bool
+}
+
+// PartStats say what a part cost.
+type PartStats struct {
+	RawSize   int64 `json:"raw_size"`
+	Refs      int64 `json:"refs"`
+	NewChunks int64 `json:"new_chunks"`
+	NewBytes  int64 `json:"new_bytes"` // stored bytes of the new chunks
+	// ReusedRecords and ReusedBytes count tar entries taken from the
+	// parent cache without reading them.
+	ReusedRecords int64 `json:"reused_records,omitempty"`
+	ReusedBytes   int64 `json:"reused_bytes,omitempty"`
+}
+
+// PartWriter cuts one part's raw stream into chunks, stores the new ones
+// and writes the part's chunk list to list. Byte streams are cut by
+// content (FastCDC); tar archives written by dirtar announce their records
+// (dirtar.RecordSink), which are grouped or cut on their own and reused
+// from the parent cache when unchanged. Not safe for concurrent use.
+type PartWriter struct {
+	s    *Session
+	ctx  context.Context
+	opts PartOptions
+	list *listWriter
+
+	parent    *cacheReader
+	next      *cacheWriter
+	work      chan *job
+	order     chan *job
+	collected chan struct{}
+	workers   sync.WaitGroup
+
+	mu    sync.Mutex
+	err   error
+	stats PartStats
+
+	records bool       // a record was announced: this is a tar archive
+	stream  *segment   // whole-stream chunking (not a tar archive)
+	big     *segment   // the big record being cut
+	group   *[]byte    // small records (and tar padding) being gathered
+	spans   []span     // records in group
+	cur     *recordRun // the record being written, nil between records
+	start   int        // where cur's bytes in group begin
+}
+
+// NewPart starts a part whose chunk list goes to list.
+func (s *Session) NewPart(ctx context.Context, list io.Writer, o PartOptions) (*PartWriter, error) {
+	w := &PartWriter{
+		s: s, ctx: ctx, opts: o, list: &listWriter{w: list},
+		work: make(chan *job, cap(s.tokens)), order: make(chan *job, cap(s.tokens)), collected: make(chan struct{}),
+	}
+	if o.Parent && s.cs.opts.StateDir != "" {
+		path := parentCachePath(s.cs.opts.StateDir, s.cs.cfg.ID, o.Source, o.Name)
+		next, err := createCache(path)
+		if err != nil {
+			return nil, err
+		}
+		w.next = next
+		if !o.ForceRead {
+			w.parent = openCache(path)
+		}
+	}
+	if err := w.list.start(); err != nil {
+		return nil, err
+	}
+	for range runtime.GOMAXPROCS(0) {
+		w.workers.Go(w.process)
+	}
+	go w.collect()
+	return w, nil
+}
+
+// Unwrap lets dirtar find the RecordSink behind wrappers that count bytes.
+var _ dirtar.RecordSink = (*PartWriter)(nil)
+
+// Write takes raw bytes of the part.
+func (w *PartWriter) Write(p []byte) (int, error) {
+	if err := w.failed(); err != nil {
+		return 0, err
+	}
+	w.stats.RawSize += int64(len(p))
+	switch {
+	case w.big != nil:
+		return w.big.write(p)
+	case !w.records && w.cur == nil:
+		if w.stream == nil {
+			w.stream = w.startSegment(nil)
+		}
+		return w.stream.write(p)
+	}
+	n := 0
+	for len(p) > 0 {
+		if w.group == nil {
+			w.group = w.s.getBuf()
+		}
+		g := *w.group
+		k := copy(g[len(g):cap(g)], p)
+		*w.group = g[:len(g)+k]
+		p, n = p[k:], n+k
+		if len(p) > 0 {
+			// A record larger than it said, or padding past a full
+			// group: cut here; the record continues in the next group.
+			if err := w.cutGroup(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// BeginRecord announces a tar entry (dirtar.RecordSink).
+func (w *PartWriter) BeginRecord(rec dirtar.Record) (bool, error) {
+	if err := w.failed(); err != nil {
+		return false, err
+	}
+	if w.stream != nil || w.cur != nil {
+		return false, errors.New("chunkstore: record announced inside a stream or another record")
+	}
+	w.records = true
+	if e, ok := w.parent.lookup(rec.Path); ok && w.reusable(e, rec) {
+		if err := w.cutGroup(); err != nil {
+			return false, err
+		}
+		w.stats.RawSize += rec.Size
+		w.stats.ReusedRecords++
+		w.stats.ReusedBytes += rec.Size
+		return true, w.push(&job{reuse: e})
+	}
+	if rec.Size >= int64(chunker.GroupParams.Big) {
+		if err := w.cutGroup(); err != nil {
+			return false, err
+		}
+		w.cur = &recordRun{rec: rec}
+		w.big = w.startSegment(w.cur)
+		return false, nil
+	}
+	w.cur = &recordRun{rec: rec}
+	w.start = 0
+	if w.group != nil {
+		w.start = len(*w.group)
+	}
+	return false, nil
+}
+
+// reusable: the cached entry describes this very record, and every chunk it
+// names is still in the repository.
+func (w *PartWriter) reusable(e *cacheEntry, rec dirtar.Record) bool {
+	if e.HeaderSum != rec.HeaderSum || e.Stamp != rec.Stamp || e.Size != rec.Size {
+		return false
+	}
+	var n int64
+	for _, r := range e.Refs {
+		raw, ok := w.s.index.RawSize(r.ID)
+		if !ok || uint64(r.Offset)+uint64(r.Length) > uint64(raw) {
+			return false
+		}
+		n += int64(r.Length)
+	}
+	return n == rec.Size
+}
+
+// EndRecord closes the record being written (dirtar.RecordSink).
+func (w *PartWriter) EndRecord(cacheable bool) error {
+	if w.cur == nil {
+		return errors.New("chunkstore: EndRecord without BeginRecord")
+	}
+	run := w.cur
+	run.cacheable = cacheable
+	w.cur = nil
+	if w.big != nil {
+		err := w.big.finish()
+		w.big = nil
+		if err != nil {
+			return err
+		}
+		return w.push(&job{end: run})
+	}
+	size := 0
+	if w.group != nil {
+		size = len(*w.group)
+	}
+	w.spans = append(w.spans, span{run: run, off: w.start, n: size - w.start, last: true})
+	if chunker.GroupParams.CutAfter(size, int(run.rec.Size), w.cutHash(run.rec.HeaderSum)) {
+		return w.cutGroup()
+	}
+	return nil
+}
+
+func (w *PartWriter) cutHash(sum [32]byte) []byte {
+	id := w.s.cutKey.id(sum[:])
+	return id[:8]
+}
+
+// cutGroup makes the gathered bytes one chunk. A record still open keeps
+// going in the next group.
+func (w *PartWriter) cutGroup() error {
+	if w.group == nil || len(*w.group) == 0 {
+		return nil
+	}
+	spans := w.spans
+	if w.cur != nil {
+		spans = append(spans, span{run: w.cur, off: w.start, n: len(*w.group) - w.start})
+	}
+	j := &job{buf: w.group, raw: *w.group, spans: spans}
+	w.group, w.spans, w.start = nil, nil, 0
+	return w.push(j)
+}
+
+// Close ends the part: it cuts what is left, waits for every chunk to be
+// stored and the chunk list to be written, and returns the part's stats.
+func (w *PartWriter) Close() (PartStats, error) {
+	var err error
+	switch {
+	case w.cur != nil:
+		err = errors.New("chunkstore: part closed inside a record")
+	case w.stream != nil:
+		err = w.stream.finish()
+	}
+	if err == nil {
+		err = w.cutGroup()
+	}
+	close(w.work)
+	w.workers.Wait()
+	close(w.order)
+	<-w.collected
+	if err == nil {
+		err = w.failed()
+	}
+	if err == nil {
+		err = w.list.finish()
+	}
+	if w.next != nil {
+		if err == nil {
+			err = w.next.finish()
+		}
+		if err != nil {
+			w.next.discard()
+		} else {
+			w.s.addCache(w.next)
+		}
+	}
+	w.parent.close()
+	if err != nil {
+		return w.stats, err
+	}
+	w.stats.Refs = w.list.refs
+	return w.stats, nil
+}
+
+func (w *PartWriter) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+func (w *PartWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Abandon releases a part whose producer failed.
+func (w *PartWriter) Abandon(cause error) {
+	w.fail(cause)
+	if w.big != nil {
+		w.big.abort(cause)
+	}
+	if w.stream != nil {
+		w.stream.abort(cause)
+	}
+	w.cur = nil
+	w.big, w.stream = nil, nil
+	_, _ = w.Close()
+}
