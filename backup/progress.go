@@ -116,3 +116,7 @@ func (c countingWriter) Write(b []byte) (int, error) {
 	c.n.Add(int64(n))
 	return n, err
 }
+
+// Unwrap lets a tar writer find the repository's record sink underneath,
+// so unchanged files are reused rather than read (dirtar.RecordSink).
+func (c countingWriter) Unwrap() io.Writer { return c.w }

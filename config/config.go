@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -30,6 +31,11 @@ type Config struct {
 	Targets map[string]*Target `yaml:"targets,omitempty"`
 	Hooks   Hooks              `yaml:"hooks,omitempty"`
 	Metrics Metrics            `yaml:"metrics,omitempty"`
+	// StateDir keeps what this host needs between runs: its copy of each
+	// repository's chunk-id key and the parent caches that let a backup
+	// skip unchanged files. Default: $ZUULSTATE_STATE_DIR, else
+	// /var/lib/zuulstate for root, else $XDG_STATE_HOME/zuulstate.
+	StateDir string `yaml:"state_dir,omitempty"`
 }
 
 // Repository says where snapshots are stored and how they are encoded.
@@ -40,7 +46,19 @@ type Repository struct {
 	LockWait   time.Duration `yaml:"lock_wait,omitempty"`
 	Level      int           `yaml:"compression_level,omitempty"`
 	Encryption Encryption    `yaml:"encryption,omitempty"`
+	// Dedup (default true) stores parts as chunks, each kept once across
+	// snapshots, sources and hosts (format 3); false writes one object
+	// per part (format 2).
+	Dedup *bool `yaml:"dedup,omitempty"`
+	// PackSize is the size chunk packs are sealed at (default 16MiB).
+	PackSize Size `yaml:"pack_size,omitempty"`
+	// ForceRead (backup --force-read) reads every file instead of reusing
+	// the chunks of files unchanged since the last snapshot.
+	ForceRead bool `yaml:"-"`
 }
+
+// DedupEnabled reports whether backups write format 3.
+func (r Repository) DedupEnabled() bool { return r.Dedup == nil || *r.Dedup }
 
 // Local is a repository in a local (or mounted) directory.
 type Local struct {
@@ -125,14 +143,14 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	if err := c.resolveSecrets(getenv); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
 	}
-	c.applyDefaults()
+	c.applyDefaults(getenv)
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
 	}
 	return &c, nil
 }
 
-func (c *Config) applyDefaults() {
+func (c *Config) applyDefaults(getenv func(string) string) {
 	if c.Host == "" {
 		c.Host, _ = os.Hostname()
 	}
@@ -160,6 +178,24 @@ func (c *Config) applyDefaults() {
 	if c.Retention.OrphanGrace == 0 {
 		c.Retention.OrphanGrace = 24 * time.Hour
 	}
+	if c.StateDir == "" {
+		c.StateDir = defaultStateDir(getenv)
+	}
+}
+
+// defaultStateDir follows where daemons and users keep state on Linux.
+func defaultStateDir(getenv func(string) string) string {
+	if d := getenv("ZUULSTATE_STATE_DIR"); d != "" {
+		return d
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/zuulstate"
+	}
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "zuulstate")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "state", "zuulstate")
 }
 
 // Redacted renders the configuration as YAML with every secret replaced.

@@ -54,7 +54,13 @@ var defaultSourceLevels = map[string]int{"mariadb": 1}
 
 func (c *Config) repositoryOptions() (repository.Options, error) {
 	e := c.Repository.Encryption
-	opts := repository.Options{Encode: snapshot.EncodeOptions{Level: c.Repository.Level}}
+	opts := repository.Options{
+		Encode:    snapshot.EncodeOptions{Level: c.Repository.Level},
+		Dedup:     c.Repository.DedupEnabled(),
+		StateDir:  c.StateDir,
+		ForceRead: c.Repository.ForceRead,
+		PackSize:  int(c.Repository.PackSize),
+	}
 	if c.Repository.Level == 0 {
 		opts.SourceLevels = defaultSourceLevels
 	}

@@ -11,9 +11,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"filippo.io/age"
 
+	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/snapshot"
 	"github.com/zuulstate/zuulstate/storage"
 )
@@ -31,12 +33,29 @@ type Options struct {
 	// RecipientNames are the public keys, recorded in manifests so an
 	// operator knows which identity a part needs.
 	RecipientNames []string
+	// Dedup writes parts as chunks stored once (format 3); false writes
+	// one object per part (format 2). Both are always read.
+	Dedup bool
+	// StateDir keeps this host's copy of the chunk-id key and the parent
+	// caches of tar parts; "" keeps neither.
+	StateDir string
+	// ForceRead reads every file again instead of reusing unchanged ones.
+	ForceRead bool
+	// PackSize is the size packs are sealed at; 0 is the default.
+	PackSize int
 }
 
 // Repository is a snapshot repository in one store.
 type Repository struct {
 	store storage.Store
 	opts  Options
+
+	// The chunk store and its index, opened once for reading chunked
+	// parts (restore, verify, diff).
+	chunksOnce sync.Once
+	chunks     *chunkstore.Store
+	chunkIndex *chunkstore.Index
+	chunksErr  error
 }
 
 // New wraps store.
@@ -118,9 +137,25 @@ func (r *Repository) Resolve(ctx context.Context, ref string) (string, error) {
 	}
 }
 
+// PartStream is a part's raw bytes. Finish reads what is left and reports
+// whether the part was intact.
+type PartStream interface {
+	io.Reader
+	Finish() error
+}
+
 // OpenPart opens a part for reading raw bytes. The caller must call Finish on
-// the returned decoder to learn whether the part was intact, then Close it.
-func (r *Repository) OpenPart(ctx context.Context, p snapshot.Part) (*snapshot.Decoder, io.Closer, error) {
+// the returned stream to learn whether the part was intact, then Close it.
+func (r *Repository) OpenPart(ctx context.Context, p snapshot.Part) (PartStream, io.Closer, error) {
+	if p.Chunked != nil {
+		return r.openChunked(ctx, p)
+	}
+	return r.openObject(ctx, p)
+}
+
+// openObject opens a part stored as one object (format 2, and the chunk
+// list of a chunked part).
+func (r *Repository) openObject(ctx context.Context, p snapshot.Part) (*snapshot.Decoder, io.Closer, error) {
 	rc, err := r.store.Get(ctx, p.Key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, fmt.Errorf("part %s/%s: %w: object %s is missing", p.Source, p.Name, snapshot.ErrCorrupt, p.Key)

@@ -34,6 +34,8 @@ type Writer struct {
 	manifest snapshot.Manifest
 	now      func() time.Time
 
+	chunks session // format 3: the chunk store session, opened at the first part
+
 	mu      sync.Mutex
 	written []string // keys of parts stored so far, for Abort
 }
@@ -68,7 +70,9 @@ type Produce func(ctx context.Context, out io.Writer) (meta any, err error)
 
 // WritePart streams one part into the store: produce's output is hashed,
 // compressed and optionally encrypted on the way, with no temporary files and
-// only the codec's buffers in memory. Safe for concurrent use.
+// only the codec's buffers in memory. With Options.Dedup the part is cut
+// into chunks and only chunks the repository lacks are stored (format 3).
+// Safe for concurrent use.
 func (w *Writer) WritePart(ctx context.Context, source, name string, produce Produce) (snapshot.Part, error) {
 	if err := snapshot.CheckName("source", source); err != nil {
 		return snapshot.Part{}, err
@@ -77,54 +81,21 @@ func (w *Writer) WritePart(ctx context.Context, source, name string, produce Pro
 		return snapshot.Part{}, err
 	}
 	opts := w.repo.opts
-	encrypted := len(opts.Encode.Recipients) > 0
-	compression := cmp.Or(opts.Encode.Compression, codec.Default)
-	key := snapshot.PartKey(w.manifest.ID, source, name, compression, encrypted)
-	w.mu.Lock()
-	dup := slices.Contains(w.written, key)
-	if !dup {
-		w.written = append(w.written, key)
-	}
-	w.mu.Unlock()
-	if dup {
-		return snapshot.Part{}, fmt.Errorf("part %s/%s written twice in one snapshot", source, name)
-	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pr, pw := io.Pipe()
-	putErr := make(chan error, 1)
-	go func() {
-		err := w.repo.store.Put(ctx, key, pr)
-		// Unblock the producer if the store gave up first.
-		pr.CloseWithError(errors.Join(err, errStoreClosed))
-		putErr <- err
-	}()
-
 	eo := opts.Encode
+	eo.Compression = cmp.Or(eo.Compression, codec.Default)
 	if eo.Level == 0 {
 		eo.Level = opts.SourceLevels[source]
 	}
-	meta, sums, err := encodePart(ctx, pw, eo, produce)
-	_ = pw.CloseWithError(err) // nil closes cleanly: the store sees EOF
+	var part snapshot.Part
+	var meta any
+	var err error
+	if opts.Dedup {
+		part, meta, err = w.writeChunked(ctx, source, name, eo, produce)
+	} else {
+		part, meta, err = w.writeWhole(ctx, source, name, eo, produce)
+	}
 	if err != nil {
-		cancel()
-		<-putErr //nolint:errcheck // the producer's error is the cause; the store's follows from it
 		return snapshot.Part{}, fmt.Errorf("part %s/%s: %w", source, name, err)
-	}
-	if err := <-putErr; err != nil {
-		return snapshot.Part{}, fmt.Errorf("part %s/%s: store: %w", source, name, err)
-	}
-
-	part := snapshot.Part{
-		Source: source, Name: name, Key: key,
-		RawSize: sums.RawSize, RawSHA256: sums.RawSHA256,
-		StoredSize: sums.StoredSize, StoredSHA256: sums.StoredSHA256,
-		Compression: compression,
-	}
-	if encrypted {
-		part.Encryption = snapshot.EncryptionAge
-		part.Recipients = opts.RecipientNames
 	}
 	if meta != nil {
 		if part.Meta, err = json.Marshal(meta); err != nil {
@@ -135,6 +106,75 @@ func (w *Writer) WritePart(ctx context.Context, source, name string, produce Pro
 	w.manifest.Parts = append(w.manifest.Parts, part)
 	w.mu.Unlock()
 	return part, nil
+}
+
+// writeWhole stores the part as one object (format 2).
+func (w *Writer) writeWhole(ctx context.Context, source, name string, eo snapshot.EncodeOptions, produce Produce) (snapshot.Part, any, error) {
+	encrypted := len(eo.Recipients) > 0
+	key := snapshot.PartKey(w.manifest.ID, source, name, eo.Compression, encrypted)
+	if err := w.claimKey(key); err != nil {
+		return snapshot.Part{}, nil, err
+	}
+	var meta any
+	var sums snapshot.Sums
+	err := w.streamObject(ctx, key, func(ctx context.Context, dst io.Writer) error {
+		var err error
+		meta, sums, err = encodePart(ctx, dst, eo, produce)
+		return err
+	})
+	if err != nil {
+		return snapshot.Part{}, nil, err
+	}
+	part := snapshot.Part{
+		Source: source, Name: name, Key: key,
+		RawSize: sums.RawSize, RawSHA256: sums.RawSHA256,
+		StoredSize: sums.StoredSize, StoredSHA256: sums.StoredSHA256,
+		Compression: eo.Compression,
+	}
+	if encrypted {
+		part.Encryption = snapshot.EncryptionAge
+		part.Recipients = w.repo.opts.RecipientNames
+	}
+	return part, meta, nil
+}
+
+// claimKey records key as written by this snapshot, for Abort, and refuses
+// a part written twice.
+func (w *Writer) claimKey(key string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if slices.Contains(w.written, key) {
+		return errors.New("written twice in one snapshot")
+	}
+	w.written = append(w.written, key)
+	return nil
+}
+
+// streamObject stores what fill writes under key, through a pipe into the
+// store's Put: nothing is spooled. A failing fill aborts the Put, leaving
+// no object.
+func (w *Writer) streamObject(ctx context.Context, key string, fill func(ctx context.Context, dst io.Writer) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	putErr := make(chan error, 1)
+	go func() {
+		err := w.repo.store.Put(ctx, key, pr)
+		// Unblock the producer if the store gave up first.
+		pr.CloseWithError(errors.Join(err, errStoreClosed))
+		putErr <- err
+	}()
+	err := fill(ctx, pw)
+	_ = pw.CloseWithError(err) // nil closes cleanly: the store sees EOF
+	if err != nil {
+		cancel()
+		<-putErr //nolint:errcheck // the producer's error is the cause; the store's follows from it
+		return err
+	}
+	if err := <-putErr; err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }
 
 var errStoreClosed = errors.New("store stopped reading")
@@ -164,6 +204,15 @@ func (w *Writer) Commit(ctx context.Context) (*snapshot.Manifest, error) {
 	m.Parts = slices.Clone(w.manifest.Parts)
 	w.mu.Unlock()
 	m.End = w.now().UTC()
+	m.Format = 2
+	if w.chunks.s != nil {
+		// Packs and the index first: the manifest may only name chunks
+		// that exist.
+		if err := w.chunks.s.Finish(ctx); err != nil {
+			return nil, err
+		}
+		m.Format = 3
+	}
 	slices.SortFunc(m.Parts, func(a, b snapshot.Part) int {
 		return strings.Compare(a.Source+"/"+a.Name, b.Source+"/"+b.Name)
 	})
@@ -173,6 +222,11 @@ func (w *Writer) Commit(ctx context.Context) (*snapshot.Manifest, error) {
 	}
 	if err := w.repo.store.Put(ctx, snapshot.ManifestKey(m.ID), bytes.NewReader(data)); err != nil {
 		return nil, fmt.Errorf("write manifest of snapshot %s: %w", m.ID, err)
+	}
+	if w.chunks.s != nil {
+		// Only a missing parent cache follows from a failure here: the
+		// next backup reads every file once.
+		_ = w.chunks.s.Commit()
 	}
 	return &m, nil
 }
@@ -185,6 +239,9 @@ func (w *Writer) Abort(ctx context.Context) error {
 	keys := slices.Clone(w.written)
 	w.mu.Unlock()
 	var errs []error
+	if w.chunks.s != nil {
+		errs = append(errs, w.chunks.s.Abort(ctx))
+	}
 	for i, k := range keys {
 		if err := w.repo.store.Delete(ctx, k); err != nil {
 			errs = append(errs, fmt.Errorf("delete %s: %w", k, err))

@@ -14,9 +14,9 @@ import (
 
 // FormatVersion is the manifest format this code writes. Readers accept
 // manifests up to this version and refuse newer ones with a clear error.
-// Version 2 added the manifest's own checksum; version 1 manifests, which
-// have none, are still read.
-const FormatVersion = 2
+// Version 2 added the manifest's own checksum (version 1 manifests, which
+// have none, are still read); version 3 added chunked parts.
+const FormatVersion = 3
 
 const idTimeLayout = "20060102T150405Z"
 

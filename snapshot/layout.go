@@ -14,11 +14,7 @@ const (
 	ManifestPrefix = "manifests/"
 	PartPrefix     = "parts/"
 	LockPrefix     = "locks/"
-	// ChunkListPrefix holds the chunk lists of format 3 parts, named by
-	// the sha256 of their bytes: a part whose content did not change
-	// names the same list as before.
-	ChunkListPrefix = "chunklists/"
-	manifestSuffix  = ".json"
+	manifestSuffix = ".json"
 )
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -81,17 +77,12 @@ func IDFromPartKey(key string) (string, bool) {
 	return id, true
 }
 
-var chunkListKeyPattern = regexp.MustCompile(`^chunklists/[0-9a-f]{2}/([0-9a-f]{64})\.zst$`)
-
-// ChunkListKey is the key of the chunk list whose stored bytes hash to sum
-// (hex).
-func ChunkListKey(sum string) string { return ChunkListPrefix + sum[:2] + "/" + sum + ".zst" }
-
-// ChunkListSum returns the sha256 a chunk list key names.
-func ChunkListSum(key string) (string, bool) {
-	m := chunkListKeyPattern.FindStringSubmatch(key)
-	if m == nil {
-		return "", false
+// ChunkListKey is the object key of a chunked (format 3) part: its chunk
+// list, compressed, in the place a format 2 part keeps its data.
+func ChunkListKey(id, source, name, compression string) string {
+	ext := ".bin"
+	if c, err := codec.Lookup(compression); err == nil {
+		ext = c.Ext()
 	}
-	return m[1], true
+	return PartDir(id) + source + "/" + name + ".chunks" + ext
 }

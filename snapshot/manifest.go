@@ -49,6 +49,36 @@ type Part struct {
 	Encryption   string          `json:"encryption,omitempty"`
 	Recipients   []string        `json:"recipients,omitempty"`
 	Meta         json.RawMessage `json:"meta,omitempty"`
+	// Chunked is set for parts stored as chunks (format 3): Key is then
+	// the part's chunk list, StoredSize and StoredSHA256 describe that
+	// list object, and RawSHA256 is empty, since a part that reuses
+	// unread files is never hashed whole; each chunk's keyed id proves its
+	// bytes instead (docs/FORMAT.md).
+	Chunked *Chunked `json:"chunked,omitempty"`
+}
+
+// Chunked describes a chunked part.
+type Chunked struct {
+	// ListSize and ListSHA256 are the chunk list's decoded text.
+	ListSize   int64  `json:"list_size"`
+	ListSHA256 string `json:"list_sha256"`
+	Refs       int64  `json:"refs"`
+	// NewChunks and NewBytes are what this snapshot stored for the part;
+	// everything else it references was in the repository already.
+	NewChunks int64 `json:"new_chunks"`
+	NewBytes  int64 `json:"new_bytes"`
+	// ReusedFiles and ReusedBytes count archive entries taken unread from
+	// this host's previous snapshot of the part.
+	ReusedFiles int64 `json:"reused_files,omitempty"`
+	ReusedBytes int64 `json:"reused_bytes,omitempty"`
+}
+
+// ListPart describes a chunked part's chunk list object as a part of its
+// own, for the codec that decodes it.
+func (p Part) ListPart() Part {
+	l := p
+	l.RawSize, l.RawSHA256, l.Encryption, l.Recipients, l.Chunked = p.Chunked.ListSize, p.Chunked.ListSHA256, "", nil, nil
+	return l
 }
 
 // EncryptionAge is the encryption name recorded in parts.
@@ -67,10 +97,14 @@ func (m *Manifest) RawBytes() (n int64) {
 	return n
 }
 
-// StoredBytes is the sum of all parts' stored sizes.
+// StoredBytes is what the snapshot added to the repository: every format
+// 2 part, and the chunk lists and new chunks of chunked parts.
 func (m *Manifest) StoredBytes() (n int64) {
 	for _, p := range m.Parts {
 		n += p.StoredSize
+		if p.Chunked != nil {
+			n += p.Chunked.NewBytes
+		}
 	}
 	return n
 }
@@ -147,12 +181,14 @@ func (m *Manifest) validate(id string) error {
 			return fmt.Errorf("part %d has an invalid source or name", i)
 		case codecErr(p.Compression) != nil:
 			return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, codecErr(p.Compression))
-		case p.Key != PartKey(id, p.Source, p.Name, p.Compression, p.Encryption != ""):
+		case p.Key != p.wantKey(id):
 			return fmt.Errorf("part %s/%s has unexpected key %q", p.Source, p.Name, p.Key)
 		case seen[p.Key]:
 			return fmt.Errorf("part %s/%s appears twice", p.Source, p.Name)
-		case !hexSHA256.MatchString(p.RawSHA256) || !hexSHA256.MatchString(p.StoredSHA256):
+		case !p.checksumsWellFormed():
 			return fmt.Errorf("part %s/%s has a malformed checksum", p.Source, p.Name)
+		case p.Chunked != nil && (m.Format < 3 || p.Chunked.ListSize < 0 || p.Chunked.Refs < 0):
+			return fmt.Errorf("part %s/%s: chunked part in a format %d manifest, or negative counts", p.Source, p.Name, m.Format)
 		case p.RawSize < 0 || p.StoredSize < 0:
 			return fmt.Errorf("part %s/%s has a negative size", p.Source, p.Name)
 		case p.Encryption != "" && p.Encryption != EncryptionAge:
@@ -161,4 +197,18 @@ func (m *Manifest) validate(id string) error {
 		seen[p.Key] = true
 	}
 	return nil
+}
+
+func (p Part) wantKey(id string) string {
+	if p.Chunked != nil {
+		return ChunkListKey(id, p.Source, p.Name, p.Compression)
+	}
+	return PartKey(id, p.Source, p.Name, p.Compression, p.Encryption != "")
+}
+
+func (p Part) checksumsWellFormed() bool {
+	if p.Chunked != nil {
+		return p.RawSHA256 == "" && hexSHA256.MatchString(p.StoredSHA256) && hexSHA256.MatchString(p.Chunked.ListSHA256)
+	}
+	return hexSHA256.MatchString(p.RawSHA256) && hexSHA256.MatchString(p.StoredSHA256)
 }

@@ -23,6 +23,7 @@ type backupFlags struct {
 	withGrants  bool
 	prune       bool
 	concurrency int
+	forceRead   bool
 }
 
 func newBackupCommand(a *app) *cobra.Command {
@@ -57,6 +58,7 @@ prints nothing at all. See docs/OPERATIONS.md.`,
 	fl.BoolVar(&f.withGrants, "with-grants", false, "also store the users and grants that apply to the dumped databases (mariadb; same as with_grants: true)")
 	fl.BoolVar(&f.prune, "prune", false, "after a successful backup, delete what the configured retention does not keep (under the same lock)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "sources run at once (0: all; 1: one after the other)")
+	fl.BoolVar(&f.forceRead, "force-read", false, "read every file, even those unchanged since this host's last snapshot (size, mtime, ctime, inode, mode)")
 	return cmd
 }
 
@@ -102,6 +104,7 @@ func (a *app) runBackup(ctx context.Context, f backupFlags) error {
 	st := &monitor.Status{Host: cfg.Host, Started: time.Now().UTC(), ToolVersion: toolVersion(), Snapshots: -1}
 	progress := &backup.Progress{}
 	var m *snapshot.Manifest
+	cfg.Repository.ForceRead = f.forceRead
 	repo, err := config.OpenRepository(ctx, cfg)
 	if err == nil {
 		err = a.hookRunner("pre").Run(ctx, hookCommands(cfg.Hooks.Pre), nil)
