@@ -89,7 +89,7 @@ func openChunk(dst, stored []byte, id ID, loc Location, identities []age.Identit
 		if err != nil {
 			var noMatch *age.NoIdentityMatchError
 			if errors.As(err, &noMatch) {
-				return nil, fmt.Errorf("chunk %s: %w: the configured identity is not one of its recipients", id, snapshot.ErrNoIdentity)
+				return nil, fmt.Errorf("chunk %s: %w: the configured identity is not one of the recipients it was encrypted to", id, snapshot.ErrNoIdentity)
 			}
 			return nil, fmt.Errorf("chunk %s: %w: age header: %w", id, snapshot.ErrCorrupt, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/snapshot"
 	"github.com/zuulstate/zuulstate/storage"
 )
@@ -31,9 +32,12 @@ func (r *Repository) Verify(ctx context.Context, m *snapshot.Manifest, deep bool
 	var failed []error
 	for _, p := range m.Parts {
 		c := PartCheck{Part: p}
-		if deep {
+		switch {
+		case p.Chunked != nil:
+			c.Level, c.Err = r.verifyChunked(ctx, p, deep)
+		case deep:
 			c.Level, c.Err = r.verifyDeep(ctx, p)
-		} else {
+		default:
 			c.Level, c.Err = "exists", r.verifyExists(ctx, p)
 		}
 		if ctx.Err() != nil {
@@ -116,9 +120,15 @@ func (r *Repository) verifyStored(ctx context.Context, p snapshot.Part) error {
 func (r *Repository) VerifyStored(ctx context.Context, m *snapshot.Manifest) error {
 	var failed []error
 	for _, p := range m.Parts {
-		err := r.verifyStored(ctx, p)
-		if err == nil && p.Encryption != "" {
-			err = r.checkIdentity(ctx, p)
+		var err error
+		switch {
+		case p.Chunked != nil:
+			err = r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckStored, NeedIdentity: p.Encryption != ""})
+		default:
+			err = r.verifyStored(ctx, p)
+			if err == nil && p.Encryption != "" {
+				err = r.checkIdentity(ctx, p)
+			}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -144,4 +154,47 @@ func (r *Repository) checkIdentity(ctx context.Context, p snapshot.Part) error {
 		return err
 	}
 	return closer.Close()
+}
+
+// verifyChunked checks a chunked part: its chunk list object, then the
+// chunks it names. Without deep: the list exists with its size and every
+// chunk's pack exists with its size. With deep: every stored byte is
+// re-hashed and, with an identity (or for unencrypted chunks), every
+// chunk is decoded and checked against its id.
+func (r *Repository) verifyChunked(ctx context.Context, p snapshot.Part, deep bool) (string, error) {
+	if !deep {
+		if err := r.verifyExists(ctx, p); err != nil {
+			return "exists", err
+		}
+		return "exists", r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckExists})
+	}
+	if p.Encryption != "" && len(r.opts.Identities) == 0 {
+		return "stored", r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckStored})
+	}
+	return "raw", r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckDecoded, RawSize: p.RawSize})
+}
+
+// checkChunks checks the chunk list object's stored bytes, then the chunks
+// it names at level o.
+func (r *Repository) checkChunks(ctx context.Context, p snapshot.Part, o chunkstore.CheckOptions) error {
+	if err := r.verifyStored(ctx, p); err != nil {
+		return err
+	}
+	cs, ix, err := r.chunkStore(ctx)
+	if err != nil {
+		return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+	}
+	list, closer, err := r.openObject(ctx, p.ListPart())
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	o.RawSize = p.RawSize
+	if _, err := cs.CheckPart(ctx, list, ix, o); err != nil {
+		if errors.Is(err, snapshot.ErrNoIdentity) {
+			return fmt.Errorf("part %s/%s: %w (recipients %v)", p.Source, p.Name, err, p.Recipients)
+		}
+		return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+	}
+	return list.Finish()
 }

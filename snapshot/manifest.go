@@ -212,3 +212,18 @@ func (p Part) checksumsWellFormed() bool {
 	}
 	return hexSHA256.MatchString(p.RawSHA256) && hexSHA256.MatchString(p.StoredSHA256)
 }
+
+// SameContent reports whether p and q are known to hold the same raw bytes
+// from their checksums alone: equal raw sha256 for whole parts, equal chunk
+// lists for chunked parts. False means "compare them", not "different".
+func (p Part) SameContent(q Part) bool {
+	switch {
+	case p.RawSize != q.RawSize:
+		return false
+	case p.Chunked != nil && q.Chunked != nil:
+		return p.Chunked.ListSHA256 == q.Chunked.ListSHA256
+	case p.Chunked == nil && q.Chunked == nil:
+		return p.RawSHA256 == q.RawSHA256
+	}
+	return false
+}

@@ -58,6 +58,7 @@ func TestCorruptManifest(t *testing.T) {
 // fails before writing anything.
 func TestFlippedPartByte(t *testing.T) {
 	f := newFixture(t, "")
+	f.formatTwo(t)
 	f.run(t, "backup", "--quiet").expectOK(t)
 	id := latestID(t, f)
 	part := filepath.Join(f.repo, "parts", id, "paths", "data.zst")

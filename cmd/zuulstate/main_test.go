@@ -115,7 +115,24 @@ func (f *fixture) writeConfig(t *testing.T, body string) {
 	if err := os.WriteFile(f.config, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.env = []string{"ZUULSTATE_CONFIG=" + f.config}
+	f.env = []string{"ZUULSTATE_CONFIG=" + f.config, "ZUULSTATE_STATE_DIR=" + filepath.Join(f.dir, "state")}
+}
+
+// formatTwo makes the fixture's backups write format 2 (one object per
+// part), for tests of that format's objects.
+func (f *fixture) formatTwo(t *testing.T) {
+	t.Helper()
+	data, err := os.ReadFile(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Replace(string(data), "repository:\n", "repository:\n  dedup: false\n", 1)
+	if body == string(data) {
+		t.Fatal("formatTwo: no repository section")
+	}
+	if err := os.WriteFile(f.config, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) run(t *testing.T, args ...string) result {

@@ -104,6 +104,7 @@ func writeManifest(t *testing.T, repo string, m *snapshot.Manifest) {
 // to any target (no directory, database, znode or volume).
 func TestTamperedSnapshots(t *testing.T) {
 	f := newAllFixture(t)
+	f.formatTwo(t)
 	f.run(t, "backup", "--quiet").expectOK(t)
 	id := latestID(t, f.fixture)
 	m := readManifest(t, f.repo, id)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Put writes r to a temp file next to the final name and renames it into
@@ -71,9 +72,12 @@ func (s *Store) createTemp(ctx context.Context, dir string) (*os.File, error) {
 			return nil, err
 		}
 		f, err := os.CreateTemp(dir, tempPrefix+"*")
-		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 20 {
 			return f, err
 		}
+		// Many writers and deleters of one prefix (locks/ under a burst
+		// of runs) can win this race several times in a row.
+		time.Sleep(time.Duration(attempt) * time.Millisecond)
 	}
 }
 
