@@ -41,34 +41,50 @@ func (p *hasherPool) id(raw []byte) ID {
 	return id
 }
 
+// sealBufs recycles the buffers chunks are compressed and encrypted into:
+// allocating them per chunk cost more in garbage collection than the
+// encryption itself.
+var sealBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // sealChunk compresses raw with the named codec and, with recipients,
 // encrypts it as one age file: every chunk can be decoded on its own,
-// by hand with `age -d | zstd -d`.
-func sealChunk(raw []byte, compression string, level int, recipients []age.Recipient) ([]byte, error) {
+// by hand with `age -d | zstd -d`. The result lives in a pooled buffer
+// that release returns.
+func sealChunk(raw []byte, compression string, level int, recipients []age.Recipient) (sealed []byte, release func(), err error) {
 	c, err := codec.Lookup(compression)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	compressed, err := c.EncodeBlock(nil, raw, level)
+	zb := sealBufs.Get().(*[]byte)
+	compressed, err := c.EncodeBlock((*zb)[:0], raw, level)
+	*zb = compressed[:0]
 	if err != nil {
-		return nil, fmt.Errorf("compress chunk: %w", err)
+		sealBufs.Put(zb)
+		return nil, nil, fmt.Errorf("compress chunk: %w", err)
 	}
 	if len(recipients) == 0 {
-		return compressed, nil
+		return compressed, func() { sealBufs.Put(zb) }, nil
 	}
-	var buf bytes.Buffer
+	ab := sealBufs.Get().(*[]byte)
+	buf := bytes.NewBuffer((*ab)[:0])
 	buf.Grow(len(compressed) + 256 + len(compressed)/(64<<10)*16)
-	w, err := age.Encrypt(&buf, recipients...)
+	release = func() {
+		*ab = buf.Bytes()[:0]
+		sealBufs.Put(ab)
+		sealBufs.Put(zb)
+	}
+	w, err := age.Encrypt(buf, recipients...)
+	if err == nil {
+		_, err = w.Write(compressed)
+	}
+	if err == nil {
+		err = w.Close()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("encrypt chunk: %w", err)
+		release()
+		return nil, nil, fmt.Errorf("encrypt chunk: %w", err)
 	}
-	if _, err := w.Write(compressed); err != nil {
-		return nil, fmt.Errorf("encrypt chunk: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("encrypt chunk: %w", err)
-	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), release, nil
 }
 
 // openChunk reverses sealChunk for the chunk id stored at loc, appending the

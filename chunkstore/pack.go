@@ -36,6 +36,17 @@ type packWriter struct {
 	keys    []string // packs uploaded, for abort
 	err     error
 	wg      sync.WaitGroup
+	// buffers recycles pack buffers once uploaded: at most three exist.
+	buffers sync.Pool
+}
+
+// newBuffer returns an empty pack buffer with room for a full pack, its
+// last chunk and its trailer.
+func (pw *packWriter) newBuffer() []byte {
+	if b, ok := pw.buffers.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, pw.target+MaxChunkSize+1<<20)
 }
 
 func newPackWriter(store storage.Store, target int) *packWriter {
@@ -57,12 +68,15 @@ func (pw *packWriter) add(ctx context.Context, id ID, stored []byte, rawSize int
 		Offset: int64(len(pw.cur)), StoredSize: uint32(len(stored)), RawSize: uint32(rawSize),
 		StoredSHA: sha256.Sum256(stored), Compression: compression, Encrypted: encrypted,
 	}})
+	if pw.cur == nil {
+		pw.cur = pw.newBuffer()
+	}
 	pw.cur = append(pw.cur, stored...)
 	var full []byte
 	var entries []IndexEntry
 	if len(pw.cur) >= pw.target {
 		full, entries = pw.cur, pw.pending
-		pw.cur, pw.pending = make([]byte, 0, pw.target+MaxChunkSize/4), nil
+		pw.cur, pw.pending = pw.newBuffer(), nil
 	}
 	pw.mu.Unlock()
 	if full != nil {
@@ -110,6 +124,7 @@ func (pw *packWriter) upload(ctx context.Context, data []byte, entries []IndexEn
 	pw.wg.Go(func() {
 		defer func() { <-pw.slots }()
 		err := pw.store.Put(ctx, key, bytes.NewReader(data))
+		pw.buffers.Put(&data)
 		pw.mu.Lock()
 		defer pw.mu.Unlock()
 		if err != nil {

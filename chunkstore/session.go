@@ -94,10 +94,11 @@ func (s *Session) store(ctx context.Context, id ID, raw []byte, compression stri
 	if compression == "" {
 		compression = codec.Default
 	}
-	sealed, err := sealChunk(raw, compression, level, s.cs.opts.Recipients)
+	sealed, release, err := sealChunk(raw, compression, level, s.cs.opts.Recipients)
 	if err != nil {
 		return 0, err
 	}
+	defer release()
 	if err := s.packs.add(ctx, id, sealed, len(raw), compression, len(s.cs.opts.Recipients) > 0); err != nil {
 		return 0, err
 	}
