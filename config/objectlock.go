@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/snapshot"
 	"github.com/zuulstate/zuulstate/storage/s3"
 )
@@ -51,8 +52,9 @@ func (l *ObjectLock) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// s3ObjectLock is the storage setting for l: retention on manifests and
-// parts, never on the repository's lock objects.
+// s3ObjectLock is the storage setting for l: retention on manifests,
+// parts and the chunk store (packs, indexes, keys, repo.json), never on
+// the repository's lock objects or status.
 func (l *ObjectLock) s3ObjectLock() *s3.ObjectLock {
 	if l == nil {
 		return nil
@@ -60,6 +62,7 @@ func (l *ObjectLock) s3ObjectLock() *s3.ObjectLock {
 	return &s3.ObjectLock{
 		Mode:     strings.ToUpper(l.Mode),
 		Retain:   l.Retain,
-		Prefixes: []string{snapshot.ManifestPrefix, snapshot.PartPrefix},
+		Prefixes: []string{snapshot.ManifestPrefix, snapshot.PartPrefix,
+			chunkstore.PackPrefix, chunkstore.IndexPrefix, chunkstore.KeyPrefix, chunkstore.ConfigKey},
 	}
 }
