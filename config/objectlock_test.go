@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ func TestObjectLockConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := c.Repository.S3.ObjectLock.s3ObjectLock()
-	if l.Mode != "GOVERNANCE" || l.Retain != 720*time.Hour || len(l.Prefixes) != 2 {
+	if l.Mode != "GOVERNANCE" || l.Retain != 720*time.Hour || len(l.Prefixes) != 6 || slices.Contains(l.Prefixes, "locks/") {
 		t.Fatalf("object lock: %+v", l)
 	}
 	for in, want := range map[string]string{
