@@ -242,7 +242,7 @@ func (s *sourceSink) WritePart(ctx context.Context, name string, produce reposit
 		return err
 	}
 	s.stats.partDone(p)
-	s.log.Info("part written", "source", s.source, "part", name, "raw_bytes", p.RawSize, "stored_bytes", p.StoredSize,
+	s.log.Info("part written", "source", s.source, "part", name, "raw_bytes", p.RawSize, "stored_bytes", p.AddedBytes(),
 		"duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -95,7 +95,7 @@ func (s *SourceStats) partDone(p snapshot.Part) {
 	s.mu.Lock()
 	s.parts++
 	s.rawBytes += p.RawSize
-	s.storedBytes += p.StoredSize
+	s.storedBytes += p.AddedBytes()
 	s.mu.Unlock()
 }
 

@@ -97,16 +97,22 @@ func (m *Manifest) RawBytes() (n int64) {
 	return n
 }
 
-// StoredBytes is what the snapshot added to the repository: every format
-// 2 part, and the chunk lists and new chunks of chunked parts.
+// StoredBytes is what the snapshot added to the repository.
 func (m *Manifest) StoredBytes() (n int64) {
 	for _, p := range m.Parts {
-		n += p.StoredSize
-		if p.Chunked != nil {
-			n += p.Chunked.NewBytes
-		}
+		n += p.AddedBytes()
 	}
 	return n
+}
+
+// AddedBytes is what storing the part added to the repository: the whole
+// object of a format 2 part; the chunk list and the new chunks of a
+// chunked part (the chunks it shares with earlier snapshots cost nothing).
+func (p Part) AddedBytes() int64 {
+	if p.Chunked != nil {
+		return p.StoredSize + p.Chunked.NewBytes
+	}
+	return p.StoredSize
 }
 
 // Encode renders the manifest as indented JSON, readable by an operator,
