@@ -60,8 +60,8 @@ func (l *ObjectLock) s3ObjectLock() *s3.ObjectLock {
 		return nil
 	}
 	return &s3.ObjectLock{
-		Mode:     strings.ToUpper(l.Mode),
-		Retain:   l.Retain,
+		Mode:   strings.ToUpper(l.Mode),
+		Retain: l.Retain,
 		Prefixes: []string{snapshot.ManifestPrefix, snapshot.PartPrefix,
 			chunkstore.PackPrefix, chunkstore.IndexPrefix, chunkstore.KeyPrefix, chunkstore.ConfigKey},
 	}
