@@ -86,6 +86,9 @@ func Open(ctx context.Context, store storage.Store, opts Options) (*Store, error
 	switch {
 	case err == nil:
 		s.setKey(key)
+		// Keep what an identity recovered: after a restore on a new host,
+		// the next backup finds the key without the identity.
+		_ = saveLocalKey(opts.StateDir, cfg.ID, key)
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
