@@ -25,6 +25,9 @@ const packMagic = "ZSPACK01"
 // reaches its size, at most two at a time. It is shared by every part of a
 // snapshot, so small parts do not make small packs. Safe for concurrent use.
 type packWriter struct {
+	// ctx is the snapshot's: an upload outlives the part whose chunk
+	// sealed its pack.
+	ctx    context.Context
 	store  storage.Store
 	target int
 	slots  chan struct{}
@@ -49,11 +52,11 @@ func (pw *packWriter) newBuffer() []byte {
 	return make([]byte, 0, pw.target+MaxChunkSize+1<<20)
 }
 
-func newPackWriter(store storage.Store, target int) *packWriter {
+func newPackWriter(ctx context.Context, store storage.Store, target int) *packWriter {
 	if target <= 0 {
 		target = DefaultPackSize
 	}
-	return &packWriter{store: store, target: target, slots: make(chan struct{}, 2)}
+	return &packWriter{ctx: ctx, store: store, target: target, slots: make(chan struct{}, 2)}
 }
 
 // add appends one sealed chunk. When the pack is full it is sealed and its
@@ -123,7 +126,7 @@ func (pw *packWriter) upload(ctx context.Context, data []byte, entries []IndexEn
 	pw.mu.Unlock()
 	pw.wg.Go(func() {
 		defer func() { <-pw.slots }()
-		err := pw.store.Put(ctx, key, bytes.NewReader(data))
+		err := pw.store.Put(pw.ctx, key, bytes.NewReader(data))
 		pw.buffers.Put(&data)
 		pw.mu.Lock()
 		defer pw.mu.Unlock()
