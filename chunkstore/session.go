@@ -23,10 +23,10 @@ type Session struct {
 	// their own, since a pack outlives the part that sealed it, and end
 	// with Finish or Abort.
 	cancelUploads context.CancelFunc
-	index      *Index
-	packs      *packWriter
-	cdcKey     []byte
-	cutKey     *hasherPool
+	index         *Index
+	packs         *packWriter
+	cdcKey        []byte
+	cutKey        *hasherPool
 	// tokens bounds the chunks in flight (cut, hashed, sealed or waiting
 	// for the chunk list) over all parts of the session.
 	tokens chan struct{}
