@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"golang.org/x/sync/errgroup"
@@ -17,18 +18,18 @@ import (
 	"github.com/zuulstate/zuulstate/storage"
 )
 
-// Index is every index object of a repository, in memory. A chunk takes
-// 32 bytes of id and 20 of location, plus 32 of stored checksum when loaded
-// WithSums (restore and verify need them, a backup does not); with the
-// map's overhead that is about 60 and 100 bytes (docs/FORMAT.md).
+// Index is every index object of a repository, in memory, as one array
+// sorted by chunk id (binary search): 52 bytes a chunk, plus 32 of stored
+// checksum when loaded WithSums (restore and verify need them, a backup
+// does not). docs/FORMAT.md projects it to large repositories.
 type Index struct {
-	packs    []packInfo
-	packIdx  map[string]uint32
-	codecs   []string
-	chunks   map[ID]slot
-	sums     map[ID][32]byte // nil unless loaded with sums
-	objects  []string        // index object keys
-	withSums bool
+	packs   []packInfo
+	packIdx map[string]uint32
+	codecs  []string
+	ids     []ID
+	slots   []slot
+	sums    [][32]byte // nil unless loaded with sums
+	objects []string   // index object keys
 }
 
 type packInfo struct {
@@ -76,15 +77,17 @@ func LoadIndex(ctx context.Context, store storage.Store, withSums bool) (*Index,
 		for _, e := range entries {
 			ix.add(e)
 		}
+		parsed[i] = nil
 		ix.objects = append(ix.objects, keys[i])
 	}
+	ix.seal()
 	return ix, nil
 }
 
 func newIndex(withSums bool) *Index {
-	ix := &Index{packIdx: map[string]uint32{}, chunks: map[ID]slot{}, withSums: withSums}
+	ix := &Index{packIdx: map[string]uint32{}}
 	if withSums {
-		ix.sums = map[ID][32]byte{}
+		ix.sums = [][32]byte{}
 	}
 	return ix
 }
@@ -123,65 +126,104 @@ func readIndexObject(ctx context.Context, store storage.Store, key string) ([]In
 	return out, nil
 }
 
-// add records e; the first location of an id wins (a crash during repack
-// leaves a chunk in two packs, both intact).
+// add appends e; seal sorts. Of several locations of one id (a crash
+// during repack leaves a chunk in two packs, both intact), the first added
+// wins.
 func (ix *Index) add(e IndexEntry) {
-	if _, ok := ix.chunks[e.ID]; ok {
-		return
-	}
 	p, ok := ix.packIdx[e.Pack]
 	if !ok {
 		p = uint32(len(ix.packs))
 		ix.packs = append(ix.packs, packInfo{key: e.Pack, size: e.PackSize})
 		ix.packIdx[e.Pack] = p
 	}
-	c := -1
-	for i, name := range ix.codecs {
-		if name == e.Compression {
-			c = i
-		}
-	}
+	c := slices.Index(ix.codecs, e.Compression)
 	if c < 0 {
 		c = len(ix.codecs)
 		ix.codecs = append(ix.codecs, e.Compression)
 	}
-	ix.chunks[e.ID] = slot{pack: p, offset: uint32(e.Offset), stored: e.StoredSize, raw: e.RawSize, codec: uint8(c), encrypted: e.Encrypted}
+	ix.ids = append(ix.ids, e.ID)
+	ix.slots = append(ix.slots, slot{pack: p, offset: uint32(e.Offset), stored: e.StoredSize, raw: e.RawSize, codec: uint8(c), encrypted: e.Encrypted})
 	if ix.sums != nil {
-		ix.sums[e.ID] = e.StoredSHA
+		ix.sums = append(ix.sums, e.StoredSHA)
 	}
 }
 
+// seal sorts the entries by id, keeping the first of duplicates.
+func (ix *Index) seal() {
+	sort.Stable(byID{ix})
+	out := 0
+	for i := range ix.ids {
+		if i > 0 && ix.ids[i] == ix.ids[out-1] {
+			continue
+		}
+		ix.ids[out], ix.slots[out] = ix.ids[i], ix.slots[i]
+		if ix.sums != nil {
+			ix.sums[out] = ix.sums[i]
+		}
+		out++
+	}
+	ix.ids, ix.slots = slices.Clip(ix.ids[:out]), slices.Clip(ix.slots[:out])
+	if ix.sums != nil {
+		ix.sums = slices.Clip(ix.sums[:out])
+	}
+}
+
+type byID struct{ ix *Index }
+
+func (b byID) Len() int           { return len(b.ix.ids) }
+func (b byID) Less(i, j int) bool { return bytes.Compare(b.ix.ids[i][:], b.ix.ids[j][:]) < 0 }
+func (b byID) Swap(i, j int) {
+	ix := b.ix
+	ix.ids[i], ix.ids[j] = ix.ids[j], ix.ids[i]
+	ix.slots[i], ix.slots[j] = ix.slots[j], ix.slots[i]
+	if ix.sums != nil {
+		ix.sums[i], ix.sums[j] = ix.sums[j], ix.sums[i]
+	}
+}
+
+func (ix *Index) find(id ID) (int, bool) {
+	return slices.BinarySearchFunc(ix.ids, id, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+}
+
 // Has reports whether the repository holds chunk id.
-func (ix *Index) Has(id ID) bool { _, ok := ix.chunks[id]; return ok }
+func (ix *Index) Has(id ID) bool { _, ok := ix.find(id); return ok }
 
 // RawSize returns a held chunk's raw size.
 func (ix *Index) RawSize(id ID) (uint32, bool) {
-	s, ok := ix.chunks[id]
-	return s.raw, ok
+	i, ok := ix.find(id)
+	if !ok {
+		return 0, false
+	}
+	return ix.slots[i].raw, true
 }
 
 // Lookup returns where chunk id is stored.
 func (ix *Index) Lookup(id ID) (Location, bool) {
-	s, ok := ix.chunks[id]
+	i, ok := ix.find(id)
 	if !ok {
 		return Location{}, false
 	}
+	return ix.location(i), true
+}
+
+func (ix *Index) location(i int) Location {
+	s := ix.slots[i]
 	p := ix.packs[s.pack]
 	loc := Location{Pack: p.key, PackSize: p.size, Offset: int64(s.offset), StoredSize: s.stored, RawSize: s.raw,
 		Compression: ix.codecs[s.codec], Encrypted: s.encrypted}
 	if ix.sums != nil {
-		loc.StoredSHA = ix.sums[id]
+		loc.StoredSHA = ix.sums[i]
 	}
-	return loc, true
+	return loc
 }
 
 // Len is the number of chunks.
-func (ix *Index) Len() int { return len(ix.chunks) }
+func (ix *Index) Len() int { return len(ix.ids) }
 
 // Objects returns the keys of the index objects loaded.
 func (ix *Index) Objects() []string { return ix.objects }
 
-// Packs returns every pack the index names, with its size, sorted by key.
+// Packs returns every pack the index names, with its size.
 func (ix *Index) Packs() map[string]int64 {
 	out := make(map[string]int64, len(ix.packs))
 	for _, p := range ix.packs {
@@ -193,10 +235,9 @@ func (ix *Index) Packs() map[string]int64 {
 // Entries returns every entry, ordered by pack and offset (the order a
 // rewritten index keeps, so a pack's chunks stay together).
 func (ix *Index) Entries() []IndexEntry {
-	out := make([]IndexEntry, 0, len(ix.chunks))
-	for id := range ix.chunks {
-		loc, _ := ix.Lookup(id)
-		out = append(out, IndexEntry{ID: id, Location: loc})
+	out := make([]IndexEntry, len(ix.ids))
+	for i, id := range ix.ids {
+		out[i] = IndexEntry{ID: id, Location: ix.location(i)}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Pack != out[j].Pack {
