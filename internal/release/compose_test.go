@@ -24,7 +24,8 @@ import (
 // composeExample runs examples/compose/docker-compose.yaml with a real
 // compose against the dev engine: the image make image built, the host's
 // network, the dev MariaDB, ZooKeeper over TLS, a volume read directly,
-// a host directory, and MinIO. Only the example's host paths move into a
+// a host directory, and MinIO. The volume is read in direct mode, which
+// only works with the example's volume mounts and user. Only the example's host paths move into a
 // scratch directory; then the nightly command runs as cron would run it,
 // and the snapshot is listed, deep-verified and checked from the image.
 func composeExample(t *testing.T, img image) {
@@ -62,12 +63,12 @@ func composeExample(t *testing.T, img image) {
 		data, _ := os.ReadFile(file)
 		t.Fatalf("%v\nthe compose file:\n%s", err, data)
 	}
+	if out != "" {
+		t.Errorf("the quiet nightly backup printed %q", out)
+	}
 	var listed []struct {
 		ID   string   `json:"id"`
 		Tags []string `json:"tags"`
-	}
-	if out != "" {
-		t.Errorf("the quiet nightly backup printed %q", out)
 	}
 	out, err = run(t.Context(), "run", "--rm", "-T", "zuulstate", "snapshots", "--json")
 	if err != nil {
@@ -152,7 +153,7 @@ sources:
     servers: [%q]
     chroot: %q
     tls: {ca_file: /etc/zuulstate/zk-ca.pem, cert_file: /etc/zuulstate/zk-client.pem, key_file: /etc/zuulstate/zk-client.key}
-  volumes: {volumes: [{name: %q}]}
+  volumes: {mode: direct, volumes: [{name: %q}]}
 retention: {keep_last: 3}
 metrics: {textfile: /var/lib/node_exporter/textfile/zuulstate.prom}
 `, testenv.Lookup(t, "ZUULSTATE_TEST_S3_ENDPOINT"), testenv.Lookup(t, "ZUULSTATE_TEST_S3_BUCKET"), unique("compose-")+"/",
