@@ -5,14 +5,44 @@ SHELL := /bin/bash
 
 GO ?= go
 
-.PHONY: all build services services-stop test lint demo bench fuzz
+.PHONY: all build dist image services services-stop test lint demo bench fuzz
 
 all: lint test
 
+# Every build says which commit it is: `zuulstate --version`, manifests'
+# tool_version, the run record and zuulstate_build_info carry VERSION.
+# Outside a git checkout give it: make build VERSION=v1.2.3 COMMIT=….
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN ?= bin/zuulstate
+
 # Static: the volumes source's engine-API restore runs this very binary in
-# a helper container that has nothing else.
+# a helper container that has nothing else, and so does the image.
 build:
-	CGO_ENABLED=0 $(GO) build -o bin/zuulstate ./cmd/zuulstate
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/zuulstate
+
+# Release binaries (static, stripped) and their checksums, for
+# `sha256sum -c SHA256SUMS` in DIST.
+DIST ?= dist
+DIST_PLATFORMS := linux/amd64 linux/arm64
+dist:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	for p in $(DIST_PLATFORMS); do \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' \
+			-o $(DIST)/zuulstate-$(VERSION)-$${p%/*}-$${p#*/} ./cmd/zuulstate; \
+	done
+	cd $(DIST) && sha256sum zuulstate-* >SHA256SUMS
+	cat $(DIST)/SHA256SUMS
+
+# The container image (Dockerfile): IMAGE:VERSION and IMAGE:latest, built
+# against $$DOCKER_HOST, else the dev engine when it runs, else the local
+# one. Push it to a registry: README, "Container image".
+IMAGE ?= zuulstate
+image:
+	@scripts/image.sh check
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o bin/image/zuulstate ./cmd/zuulstate
+	IMAGE='$(IMAGE)' VERSION='$(VERSION)' COMMIT='$(COMMIT)' scripts/image.sh build bin/image/zuulstate
 
 services:
 	scripts/dev-services.sh start

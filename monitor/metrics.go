@@ -22,6 +22,16 @@ func Registry(s *Status) *prometheus.Registry {
 		g.Set(v)
 		reg.MustRegister(g)
 	}
+	if s.ToolVersion != "" {
+		// The usual build_info shape: the value is 1, the version a label,
+		// so a dashboard or an alert can tell which build ran.
+		info := prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zuulstate_build_info", Help: "The zuulstate build that wrote these metrics (version label, git describe).",
+			ConstLabels: prometheus.Labels{"version": s.ToolVersion},
+		})
+		info.Set(1)
+		reg.MustRegister(info)
+	}
 	gauge("zuulstate_backup_last_attempt_timestamp_seconds", "When the last backup run finished, successful or not (Unix time).", unix(s.Finished))
 	ok := 0.0
 	if s.Succeeded() {

@@ -73,6 +73,7 @@ func TestTextfile(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s := failedStatus(now)
 	s.LastSuccess = now.Add(-24 * time.Hour)
+	s.ToolVersion = "v1.2.0-3-gabcdef0"
 	if err := WriteTextfile(path, Registry(s)); err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +90,7 @@ func TestTextfile(t *testing.T) {
 		`zuulstate_backup_source_raw_bytes{source="paths"} 1000` + "\n",
 		`zuulstate_backup_source_duration_seconds{source="paths"} 1.5` + "\n",
 		"zuulstate_repository_snapshots 1\n",
+		`zuulstate_build_info{version="v1.2.0-3-gabcdef0"} 1` + "\n",
 	} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("textfile lacks %q:\n%s", want, data)

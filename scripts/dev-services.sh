@@ -163,10 +163,26 @@ install_packages() {
 	# The README's restore-without-zuulstate commands, tested by make test.
 	command -v age >/dev/null || pkgs+=(age)
 	command -v zstd >/dev/null || pkgs+=(zstd)
-	((${#pkgs[@]})) || return 0
-	say "installing ${pkgs[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 update
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 install "${pkgs[@]}"
+	# Tools make test needs beside the services, without recommends:
+	# compose runs examples/compose for real, promtool checks
+	# examples/prometheus (prometheus would bring node_exporter along; this
+	# machine's policy-rc.d keeps the Prometheus server from starting,
+	# elsewhere `systemctl disable --now prometheus` stops it). Debian's
+	# docker-compose (1.29, Python) installs in seconds; the compose v2
+	# plugin cannot be `go install`ed (its go.mod has exclude directives)
+	# and built through a wrapper module took 7 minutes and 1.4 GB.
+	local tools=()
+	command -v docker-compose >/dev/null || tools+=(docker-compose)
+	command -v promtool >/dev/null || tools+=(prometheus)
+	((${#pkgs[@]} + ${#tools[@]})) || return 0
+	say "installing ${pkgs[*]} ${tools[*]}"
+	apt_get update
+	((${#pkgs[@]} == 0)) || apt_get -y install "${pkgs[@]}"
+	((${#tools[@]} == 0)) || apt_get -y install --no-install-recommends "${tools[@]}"
+}
+
+apt_get() {
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 "$@"
 }
 
 go_cmd() {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -14,19 +13,6 @@ import (
 	"github.com/zuulstate/zuulstate/repository"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
-
-func toolVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
 
 // app carries what every command shares: global flags, the loaded
 // configuration and the logger.
@@ -62,6 +48,8 @@ directory, and restores them.`,
 			return a.setupLogging()
 		},
 	}
+	// The template is plain text: versionLine holds no template actions.
+	root.SetVersionTemplate(versionLine())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.configPath, "config", "c", "", "configuration file (default $ZUULSTATE_CONFIG or "+defaultConfigPath+")")
