@@ -110,7 +110,7 @@ func (a *app) runBackup(ctx context.Context, f backupFlags) error {
 		stopProgress := a.showProgress(progress)
 		m, err = backup.Run(ctx, repo, sources, backup.Options{
 			Info:        repository.SnapshotInfo{ToolVersion: toolVersion(), Host: cfg.Host, Tags: append(cfg.Tags, f.tags...)},
-			Lock:        repository.LockOptions{Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: f.lockWait},
+			Lock:        repository.LockOptions{Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: f.lockWait, Log: a.log},
 			Log:         a.log,
 			Concurrency: f.concurrency,
 			After:       runAfter(cfg),
