@@ -69,7 +69,9 @@ with bind_map / --bind-map). A non-empty target is refused unless --force
 zookeeper: the tree part is restored (nodes, ACLs, container/TTL kinds,
 sequence counters) and read back. An existing target subtree is refused
 unless --force (merge) or --wipe (delete it first). Profile dev (a target's
-profile, or zookeeper.profile) never restores /zuul-system or /nodepool.`,
+profile, or zookeeper.profile) restores only /keystorage and /keystorage-oidc
+plus what zookeeper.include names; neither profile restores Zuul's runtime
+state /zuul unless zookeeper.include names it.`,
 		Example: `  zuulstate restore latest --target dev --dry-run
   zuulstate restore latest --target dev
   zuulstate restore latest --target dev --only mariadb,zookeeper
@@ -227,7 +229,7 @@ func nextSteps(parts []snapshot.Part, s *restoreSetup) []string {
 	if s.profile == config.ProfileDev || s.zkProfile == rzookeeper.ProfileDev {
 		out = append(out,
 			"This is a dev instance: before starting it, disable the pipelines' triggers and reporters (or point the connections at a test code review system), or it comments on, votes on and merges real changes.",
-			"/zuul-system and /nodepool were not restored: the dev Zuul creates its own system id; give its Nodepool its own cloud credentials or providers so it never sees prod's servers and images.")
+			"Only the project keys (/keystorage, /keystorage-oidc) and what zookeeper.include names were restored to ZooKeeper: the dev Zuul creates its own system id and runtime state; give its Nodepool its own cloud credentials or providers so it never sees prod's servers and images.")
 	}
 	if has["zookeeper/keys"] {
 		out = append(out, "The zookeeper/keys part was not loaded: it is the zuul-admin export-keys file of the same keys (zuul-admin import-keys reads it).")
