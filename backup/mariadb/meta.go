@@ -79,8 +79,10 @@ type PostMeta struct {
 	Events     []string `json:"events,omitempty"`
 }
 
-// GrantsMeta is the manifest metadata of the grants part.
+// GrantsMeta is the manifest metadata of the grants part: the roles and
+// the users (user@host) it creates, and SHOW GRANTS lines left out.
 type GrantsMeta struct {
+	Roles   []string `json:"roles,omitempty"`
 	Users   []string `json:"users"`
 	Skipped []string `json:"skipped,omitempty"`
 }

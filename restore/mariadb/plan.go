@@ -36,7 +36,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 	}
 	if grants != nil {
 		if r.cfg.WithGrants {
-			out = append(out, "create users and grants (part grants)")
+			out = append(out, grantsLine(grants))
 		} else {
 			out = append(out, "skip users and grants (part grants selected, with_grants is off)")
 		}
