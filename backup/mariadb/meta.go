@@ -71,12 +71,14 @@ type DataMeta struct {
 // PostMeta is the manifest metadata of a D.post part, listing the objects
 // in the order they are created.
 type PostMeta struct {
-	Database   string   `json:"database"`
-	Procedures []string `json:"procedures,omitempty"`
-	Functions  []string `json:"functions,omitempty"`
-	Views      []string `json:"views,omitempty"`
-	Triggers   []string `json:"triggers,omitempty"`
-	Events     []string `json:"events,omitempty"`
+	Database      string   `json:"database"`
+	Procedures    []string `json:"procedures,omitempty"`
+	Functions     []string `json:"functions,omitempty"`
+	Packages      []string `json:"packages,omitempty"`
+	PackageBodies []string `json:"package_bodies,omitempty"`
+	Views         []string `json:"views,omitempty"`
+	Triggers      []string `json:"triggers,omitempty"`
+	Events        []string `json:"events,omitempty"`
 }
 
 // GrantsMeta is the manifest metadata of the grants part: the roles and

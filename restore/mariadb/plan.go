@@ -97,7 +97,8 @@ func postLine(target string, m *bmariadb.PostMeta) string {
 		n    int
 	}{
 		{"views", len(m.Views)}, {"triggers", len(m.Triggers)}, {"procedures", len(m.Procedures)},
-		{"functions", len(m.Functions)}, {"events", len(m.Events)},
+		{"functions", len(m.Functions)}, {"packages", len(m.Packages)}, {"package bodies", len(m.PackageBodies)},
+		{"events", len(m.Events)},
 	} {
 		if k.n > 0 {
 			what = append(what, fmt.Sprintf("%d %s", k.n, k.name))
