@@ -228,8 +228,10 @@ func nextSteps(parts []snapshot.Part, s *restoreSetup) []string {
 	}
 	if s.profile == config.ProfileDev || s.zkProfile == rzookeeper.ProfileDev {
 		out = append(out,
-			"This is a dev instance: before starting it, disable the pipelines' triggers and reporters (or point the connections at a test code review system), or it comments on, votes on and merges real changes.",
-			"Only the project keys (/keystorage, /keystorage-oidc) and what zookeeper.include names were restored to ZooKeeper: the dev Zuul creates its own system id and runtime state; give its Nodepool its own cloud credentials or providers so it never sees prod's servers and images.")
+			"This is a dev instance: before starting it, disable the pipelines' triggers and reporters (or point the connections at a test code review system), or it comments on, votes on and merges real changes.")
+		if has["zookeeper"] {
+			out = append(out, "Of ZooKeeper only the project keys (/keystorage, /keystorage-oidc) and what the target includes were restored: the dev Zuul creates its own system id and runtime state; give its Nodepool its own cloud credentials or providers so it never sees prod's servers and images.")
+		}
 	}
 	if has["zookeeper/keys"] {
 		out = append(out, "The zookeeper/keys part was not loaded: it is the zuul-admin export-keys file of the same keys (zuul-admin import-keys reads it).")
