@@ -54,7 +54,7 @@ prints nothing at all. See docs/OPERATIONS.md.`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.tags, "tag", nil, "tag the snapshot (repeatable)")
 	fl.DurationVar(&f.lockWait, "lock-wait", 0, "wait this long for a locked repository instead of failing (default: repository.lock_wait)")
-	fl.BoolVar(&f.withGrants, "with-grants", false, "also store the users and grants that apply to the dumped databases (mariadb; same as with_grants: true)")
+	fl.BoolVar(&f.withGrants, "with-grants", false, "also store the users and roles that apply to the dumped databases, with their grants (mariadb; same as with_grants: true)")
 	fl.BoolVar(&f.prune, "prune", false, "after a successful backup, delete what the configured retention does not keep (under the same lock)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "sources run at once (0: all; 1: one after the other)")
 	return cmd

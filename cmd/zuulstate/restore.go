@@ -167,7 +167,7 @@ state /zuul unless zookeeper.include names it.`,
 	fl.BoolVar(&f.skipVfy, "skip-verify", false, "do not read every part once before writing (faster, but a corrupt part is found only midway)")
 	fl.BoolVar(&f.deepVfy, "deep-verify", false, "decode every part before writing, not only re-hash its stored bytes (also refuses a consistently forged manifest up front)")
 	cmd.MarkFlagsMutuallyExclusive("skip-verify", "deep-verify")
-	fl.BoolVar(&f.withGrants, "with-grants", false, "also create the users and grants stored with mariadb parts")
+	fl.BoolVar(&f.withGrants, "with-grants", false, "also create the users and roles stored with mariadb parts, with their grants")
 	fl.StringSliceVar(&f.only, "only", nil, "restore only these sources: paths, volumes, mariadb, zookeeper (comma-separated)")
 	fl.StringArrayVar(&f.include, "include", nil, "restore only SOURCE or SOURCE/PART (repeatable; the finer form of --only)")
 	fl.StringArrayVar(&f.dbMap, "db-map", nil, "restore database SRC as DST (repeatable; overrides the target's mariadb.db_map)")
