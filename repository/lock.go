@@ -211,7 +211,7 @@ func (r *Repository) removeStale(ctx context.Context, own, host string) {
 type lockedError struct{ holder LockInfo }
 
 func (e *lockedError) Error() string {
-	return fmt.Sprintf("%s: %s; if that process is gone, wait until the lock is stale after %s or run 'zuulstate unlock'",
+	return fmt.Sprintf("%s: %s; if that process is gone, wait until the lock is stale after %s or run 'zuulstate unlock --all'",
 		ErrLocked, e.holder, time.Duration(e.holder.TTL))
 }
 
