@@ -14,8 +14,8 @@ import (
 // Restore profiles of a target: what an instance rebuilt from a snapshot
 // may take over from the one it was taken from.
 const (
-	ProfileDR  = "dr"  // the same instance again: everything
-	ProfileDev = "dev" // a separate dev instance: no /zuul-system, no /nodepool
+	ProfileDR  = "dr"  // the same instance again: everything but Zuul's runtime state
+	ProfileDev = "dev" // a separate dev instance: of ZooKeeper only the keys
 )
 
 // Target is one named restore destination (targets.NAME in the file): the

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	mathrand "math/rand/v2"
 	"os"
 	"strings"
@@ -33,6 +34,9 @@ type LockInfo struct {
 	// Held is set once the holder has won against runs that started at
 	// the same moment (see tryLock).
 	Held bool `json:"held,omitempty"`
+	// Process identifies the holder's process, so that a run on the same
+	// machine can tell that it died before the TTL says so.
+	Process *Process `json:"process,omitempty"`
 }
 
 // Duration marshals as a Go duration string in lock objects.
@@ -63,6 +67,11 @@ type LockOptions struct {
 	Host      string
 	TTL       time.Duration // a lock not refreshed for this long is stale; 0 means 30m
 	Wait      time.Duration // how long to retry while another holder has it
+	// Log gets a warning for each lock taken over because its holder on
+	// this machine is gone.
+	Log *slog.Logger
+
+	warned map[string]bool // locks warned about, by key
 }
 
 // Lock is a held repository lock; it refreshes itself until Unlock.
@@ -81,6 +90,10 @@ func (r *Repository) Lock(ctx context.Context, o LockOptions) (*Lock, context.Co
 	if o.TTL <= 0 {
 		o.TTL = 30 * time.Minute
 	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	o.warned = map[string]bool{}
 	deadline := time.Now().Add(o.Wait)
 	var info LockInfo
 	for {
@@ -122,6 +135,7 @@ func newLockInfo(o LockOptions) LockInfo {
 	return LockInfo{
 		Key:  snapshot.LockPrefix + now.Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(rnd[:]) + ".json",
 		Host: o.Host, PID: os.Getpid(), Operation: o.Operation, Created: now, Refreshed: now, TTL: Duration(o.TTL),
+		Process: self(),
 	}
 }
 
@@ -136,7 +150,7 @@ func newLockInfo(o LockOptions) LockInfo {
 // backs off as well instead of running after it.
 func (r *Repository) tryLock(ctx context.Context, o LockOptions) (LockInfo, error) {
 	// Any live lock stops us here.
-	if other, err := r.liveOthers(ctx, ""); err != nil || other != nil {
+	if other, err := r.liveOthers(ctx, "", o); err != nil || other != nil {
 		if err != nil {
 			return LockInfo{}, err
 		}
@@ -152,7 +166,7 @@ func (r *Repository) tryLock(ctx context.Context, o LockOptions) (LockInfo, erro
 	}
 	waitUntil := time.Now().Add(settle)
 	for {
-		younger, err := r.liveOthers(ctx, info.Key)
+		younger, err := r.liveOthers(ctx, info.Key, o)
 		switch {
 		case err != nil: // an older lock (ErrLocked), or the store failed
 			return backOff(err)
@@ -161,7 +175,7 @@ func (r *Repository) tryLock(ctx context.Context, o LockOptions) (LockInfo, erro
 			if err := r.putLock(ctx, info); err != nil {
 				return backOff(err)
 			}
-			r.removeStale(ctx, info.Key)
+			r.removeStale(ctx, info.Key, o.Host)
 			return info, nil
 		case younger.holder.Held || time.Now().After(waitUntil):
 			// The younger run did not see our lock in time and holds
@@ -181,13 +195,13 @@ func (r *Repository) tryLock(ctx context.Context, o LockOptions) (LockInfo, erro
 // pile up. A holder that is alive but could not refresh has already given
 // up (see refresh), so nothing still runs under a lock deleted here.
 // Failures are harmless: a stale lock is ignored by every check anyway.
-func (r *Repository) removeStale(ctx context.Context, own string) {
+func (r *Repository) removeStale(ctx context.Context, own, host string) {
 	locks, err := r.Locks(ctx)
 	if err != nil {
 		return
 	}
 	for _, l := range locks {
-		if l.Key != own && l.Stale(time.Now()) {
+		if stale, _ := staleFor(l, time.Now(), host); l.Key != own && stale {
 			_ = r.store.Delete(ctx, l.Key)
 		}
 	}
@@ -197,7 +211,7 @@ func (r *Repository) removeStale(ctx context.Context, own string) {
 type lockedError struct{ holder LockInfo }
 
 func (e *lockedError) Error() string {
-	return fmt.Sprintf("%s: %s; if that process is gone, wait until the lock is stale after %s or run 'zuulstate unlock'",
+	return fmt.Sprintf("%s: %s; if that process is gone, wait until the lock is stale after %s or run 'zuulstate unlock --all'",
 		ErrLocked, e.holder, time.Duration(e.holder.TTL))
 }
 
@@ -205,15 +219,24 @@ func (e *lockedError) Unwrap() error { return ErrLocked }
 
 // liveOthers looks at the live locks other than own. It fails with a
 // *lockedError naming an older one (older key: written earlier), and
-// returns one naming a younger one if only younger ones exist.
-func (r *Repository) liveOthers(ctx context.Context, own string) (younger *lockedError, err error) {
+// returns one naming a younger one if only younger ones exist. A lock whose
+// holder on this machine is gone is not live: it is logged as a warning.
+func (r *Repository) liveOthers(ctx context.Context, own string, o LockOptions) (younger *lockedError, err error) {
 	locks, err := r.Locks(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	for _, l := range locks {
-		if l.Key == own || l.Stale(now) {
+		if l.Key == own {
+			continue
+		}
+		stale, why := staleFor(l, now, o.Host)
+		if stale && !l.Stale(now) && !o.warned[l.Key] {
+			o.warned[l.Key] = true
+			o.Log.Warn(fmt.Sprintf("repository lock %s is stale: %s; taking it over", l, why), "lock", l.Key)
+		}
+		if stale {
 			continue
 		}
 		if l.Key < own {
@@ -318,16 +341,17 @@ func (r *Repository) readLock(ctx context.Context, key string) (LockInfo, error)
 	return info, nil
 }
 
-// RemoveLocks deletes stale locks, or all locks when all is set, and returns
-// what it removed.
-func (r *Repository) RemoveLocks(ctx context.Context, all bool) ([]LockInfo, error) {
+// RemoveLocks deletes stale locks (not refreshed within their TTL, or held
+// by a process of this machine, as host, that is gone), or all locks when
+// all is set, and returns what it removed.
+func (r *Repository) RemoveLocks(ctx context.Context, host string, all bool) ([]LockInfo, error) {
 	locks, err := r.Locks(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var removed []LockInfo
 	for _, l := range locks {
-		if !all && !l.Stale(time.Now()) {
+		if stale, _ := staleFor(l, time.Now(), host); !all && !stale {
 			continue
 		}
 		if err := r.store.Delete(ctx, l.Key); err != nil {

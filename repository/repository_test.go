@@ -216,7 +216,7 @@ func TestStaleLock(t *testing.T) {
 	if err := repo.putLock(ctx, stale); err != nil {
 		t.Fatal(err)
 	}
-	removed, err := repo.RemoveLocks(ctx, false)
+	removed, err := repo.RemoveLocks(ctx, "here", false)
 	if err != nil || len(removed) != 1 || removed[0].Host != "gone" {
 		t.Fatalf("RemoveLocks: %v %v", removed, err)
 	}

@@ -5,98 +5,180 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
-// usersQuery finds the accounts with a privilege on one of the databases
-// (database, table, column or routine level) or a global one.
-const usersQuery = `SELECT User, Host FROM mysql.db WHERE Db IN (%[1]s)
+// privilegedQuery finds the users and roles with a privilege on one of the
+// databases (database, table, column or routine level) or a global one.
+// Roles are the rows with an empty host.
+const privilegedQuery = `SELECT User, Host FROM mysql.db WHERE Db IN (%[1]s)
 UNION SELECT User, Host FROM mysql.tables_priv WHERE Db IN (%[1]s)
 UNION SELECT User, Host FROM mysql.columns_priv WHERE Db IN (%[1]s)
 UNION SELECT User, Host FROM mysql.procs_priv WHERE Db IN (%[1]s)
-UNION SELECT User, Host FROM mysql.user WHERE is_role = 'N' AND 'Y' IN (Select_priv, Insert_priv, Update_priv,
+UNION SELECT User, Host FROM mysql.user WHERE 'Y' IN (Select_priv, Insert_priv, Update_priv,
   Delete_priv, Create_priv, Drop_priv, Alter_priv, Index_priv, Execute_priv, Create_view_priv, Show_view_priv,
-  Create_routine_priv, Alter_routine_priv, Event_priv, Trigger_priv, Super_priv)
-ORDER BY User, Host`
+  Create_routine_priv, Alter_routine_priv, Event_priv, Trigger_priv, Super_priv)`
 
-// grantOn matches the object of a GRANT … ON line.
-var grantOn = regexp.MustCompile("^GRANT .* ON (?:PROCEDURE |FUNCTION |PACKAGE BODY |PACKAGE )?(\\*|`(?:[^`]|``)*`)\\.")
+// account is a user (user@host) or a role (host "", is_role).
+type account struct {
+	user, host string
+	role       bool
+}
 
-// writeGrants writes CREATE USER IF NOT EXISTS and the GRANT lines that
-// concern the dumped databases (or are global) for every such account.
-// Role grants and PROXY grants are left out (reported in Skipped).
-func writeGrants(ctx context.Context, conn *sql.Conn, dbs []string, out io.Writer) (GrantsMeta, error) {
-	var meta GrantsMeta
-	quoted := make([]string, len(dbs))
-	args := make([]any, 0, 4*len(dbs))
-	for i, d := range dbs {
-		quoted[i] = "?"
-		args = append(args, d)
+// quoted is the account as SHOW GRANTS names it: `role` or `user`@`host`.
+func (a account) quoted() string {
+	if a.role {
+		return sqlstream.QuoteIdent(a.user)
 	}
-	in := strings.Join(quoted, ",")
-	all := slices.Concat(args, args, args, args)
-	rows, err := queryMaps(ctx, conn, fmt.Sprintf(usersQuery, in), all...)
+	return sqlstream.QuoteIdent(a.user) + "@" + sqlstream.QuoteIdent(a.host)
+}
+
+// String is how the manifest lists it: role, or user@host.
+func (a account) String() string {
+	if a.role {
+		return a.user
+	}
+	return a.user + "@" + a.host
+}
+
+// writeGrants writes the roles and users that concern the dumped
+// databases, as grantAccounts collects them, in an order that loads: the
+// roles, the users, their privileges, the role grants, the default roles.
+func writeGrants(ctx context.Context, conn *sql.Conn, dbs []string, out io.Writer) (GrantsMeta, error) {
+	meta := GrantsMeta{Users: []string{}}
+	accounts, err := grantAccounts(ctx, conn, dbs, &meta)
 	if err != nil {
-		return meta, fmt.Errorf("list users: %w", err)
+		return meta, err
 	}
 	wanted := map[string]bool{}
 	for _, d := range dbs {
 		wanted[sqlstream.QuoteIdent(d)] = true
 	}
-	w := sqlstream.NewWriter(out, "zuulstate mariadb dump, format 1; part grants")
-	if err := w.Statement("/*!40101 SET NAMES utf8mb4 */"); err != nil {
-		return meta, err
-	}
-	for _, r := range rows {
-		user, host := r["User"], r["Host"]
-		if user == "" || user == "mariadb.sys" {
-			continue
+	var creates, privileges, roleGrants, defaults []string
+	for _, a := range accounts {
+		if a.role {
+			// Created by the loading user, who becomes its admin as
+			// MariaDB makes every creator (and so may grant it below).
+			creates = append(creates, "CREATE ROLE IF NOT EXISTS "+a.quoted())
+			meta.Roles = append(meta.Roles, a.String())
+		} else {
+			create, err := queryStrings(ctx, conn, "SHOW CREATE USER "+a.quoted())
+			if err != nil || len(create) != 1 {
+				return meta, fmt.Errorf("SHOW CREATE USER %s: %w", a.quoted(), err)
+			}
+			creates = append(creates, strings.Replace(create[0], "CREATE USER ", "CREATE USER IF NOT EXISTS ", 1))
+			meta.Users = append(meta.Users, a.String())
 		}
-		account := sqlstream.QuoteIdent(user) + "@" + sqlstream.QuoteIdent(host)
-		create, err := queryStrings(ctx, conn, "SHOW CREATE USER "+account)
-		if err != nil || len(create) != 1 {
-			return meta, fmt.Errorf("SHOW CREATE USER %s: %w", account, err)
-		}
-		grants, err := queryStrings(ctx, conn, "SHOW GRANTS FOR "+account)
+		lines, err := queryStrings(ctx, conn, "SHOW GRANTS FOR "+a.quoted())
 		if err != nil {
-			return meta, fmt.Errorf("SHOW GRANTS FOR %s: %w", account, err)
+			return meta, fmt.Errorf("SHOW GRANTS FOR %s: %w", a.quoted(), err)
 		}
-		stmt := strings.Replace(create[0], "CREATE USER ", "CREATE USER IF NOT EXISTS ", 1)
-		if err := w.Statement(stmt); err != nil {
-			return meta, err
-		}
-		meta.Users = append(meta.Users, user+"@"+host)
-		for _, g := range grants {
-			m := grantOn.FindStringSubmatch(g)
-			if m == nil || strings.HasPrefix(g, "GRANT PROXY ") || (m[1] != "*" && !wanted[m[1]]) {
-				if m == nil || strings.HasPrefix(g, "GRANT PROXY ") {
-					meta.Skipped = append(meta.Skipped, g)
+		for _, g := range lines {
+			switch kind, object := classifyGrant(g, a.quoted()); kind {
+			case grantPrivilege:
+				if object == "*" || wanted[object] {
+					privileges = append(privileges, stripIdentified(g))
 				}
-				continue
+			case grantRole:
+				roleGrants = append(roleGrants, g)
+			case grantDefaultRole:
+				defaults = append(defaults, g)
+			case grantOther:
+				meta.Skipped = append(meta.Skipped, g)
 			}
-			if err := w.Statement(stripIdentified(g)); err != nil {
-				return meta, err
-			}
+		}
+	}
+	w := sqlstream.NewWriter(out, "zuulstate mariadb dump, format 1; part grants")
+	for _, s := range slices.Concat([]string{"/*!40101 SET NAMES utf8mb4 */"}, creates, privileges, roleGrants, defaults) {
+		if err := w.Statement(s); err != nil {
+			return meta, err
 		}
 	}
 	return meta, w.Close()
 }
 
-// stripIdentified removes "IDENTIFIED BY PASSWORD '…'" / "IDENTIFIED VIA …"
-// from a SHOW GRANTS line: CREATE USER carries the authentication, and a
-// GRANT must not reset an existing account's password.
-func stripIdentified(g string) string {
-	i := strings.Index(g, " IDENTIFIED ")
-	if i < 0 {
-		return g
+// grantAccounts returns, roles first and each kind by name, the accounts
+// with a privilege on one of dbs or a global one, every user and role
+// such a role is granted to (they get the privilege through it, directly
+// or through other roles, or may grant it), and every role any of those
+// holds (so its grants load). Anonymous accounts and mariadb.sys are left
+// out.
+func grantAccounts(ctx context.Context, conn *sql.Conn, dbs []string, meta *GrantsMeta) ([]account, error) {
+	all, err := queryMaps(ctx, conn, "SELECT User, Host, is_role FROM mysql.user")
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	rest := g[i+1:]
-	if j := strings.Index(rest, " WITH "); j >= 0 {
-		return g[:i] + rest[j:]
+	known := map[account]bool{}
+	for _, r := range all {
+		known[account{user: r["User"], host: r["Host"], role: r["is_role"] == "Y"}] = true
 	}
-	return g[:i]
+	lookup := func(user, host string) (account, bool) {
+		for _, a := range []account{{user, host, false}, {user, host, true}} {
+			if known[a] {
+				return a, true
+			}
+		}
+		return account{}, false
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(dbs)), ",")
+	args := make([]any, 0, 4*len(dbs))
+	for range 4 {
+		for _, d := range dbs {
+			args = append(args, d)
+		}
+	}
+	direct, err := queryMaps(ctx, conn, fmt.Sprintf(privilegedQuery, marks), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list users and roles: %w", err)
+	}
+	mapping, err := queryMaps(ctx, conn, "SELECT User, Host, Role FROM mysql.roles_mapping")
+	if err != nil {
+		return nil, fmt.Errorf("list role grants: %w", err)
+	}
+	chosen := map[account]bool{}
+	for _, r := range direct {
+		a, ok := lookup(r["User"], r["Host"])
+		if !ok {
+			meta.Skipped = append(meta.Skipped, fmt.Sprintf("privileges of %s@%s, which is neither a user nor a role", r["User"], r["Host"]))
+			continue
+		}
+		chosen[a] = true
+	}
+	// Grantees of chosen roles, until none is added; then the roles the
+	// chosen accounts hold, until none is added.
+	for _, up := range []bool{true, false} {
+		for added := true; added; {
+			added = false
+			for _, m := range mapping {
+				role := account{user: m["Role"], role: true}
+				grantee, ok := lookup(m["User"], m["Host"])
+				from, to := role, grantee
+				if !up {
+					from, to = grantee, role
+				}
+				if ok && known[role] && chosen[from] && !chosen[to] {
+					chosen[to], added = true, true
+				}
+			}
+		}
+	}
+	var out []account
+	for a := range chosen {
+		if a.user != "" && a.user != "mariadb.sys" {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b account) int {
+		switch {
+		case a.role != b.role && a.role:
+			return -1
+		case a.role != b.role:
+			return 1
+		}
+		return strings.Compare(a.String(), b.String())
+	})
+	return out, nil
 }

@@ -71,16 +71,20 @@ type DataMeta struct {
 // PostMeta is the manifest metadata of a D.post part, listing the objects
 // in the order they are created.
 type PostMeta struct {
-	Database   string   `json:"database"`
-	Procedures []string `json:"procedures,omitempty"`
-	Functions  []string `json:"functions,omitempty"`
-	Views      []string `json:"views,omitempty"`
-	Triggers   []string `json:"triggers,omitempty"`
-	Events     []string `json:"events,omitempty"`
+	Database      string   `json:"database"`
+	Procedures    []string `json:"procedures,omitempty"`
+	Functions     []string `json:"functions,omitempty"`
+	Packages      []string `json:"packages,omitempty"`
+	PackageBodies []string `json:"package_bodies,omitempty"`
+	Views         []string `json:"views,omitempty"`
+	Triggers      []string `json:"triggers,omitempty"`
+	Events        []string `json:"events,omitempty"`
 }
 
-// GrantsMeta is the manifest metadata of the grants part.
+// GrantsMeta is the manifest metadata of the grants part: the roles and
+// the users (user@host) it creates, and SHOW GRANTS lines left out.
 type GrantsMeta struct {
+	Roles   []string `json:"roles,omitempty"`
 	Users   []string `json:"users"`
 	Skipped []string `json:"skipped,omitempty"`
 }

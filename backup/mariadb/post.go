@@ -11,8 +11,9 @@ import (
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
-// writePost writes the D.post part: functions and procedures (views may
-// call functions), views in dependency order, triggers, events. Each object
+// writePost writes the D.post part: functions, packages and their bodies,
+// and procedures (views may call functions), views in dependency order,
+// triggers, events. Each object
 // is preceded by the sql_mode and character set it was created with.
 func writePost(ctx context.Context, conn *sql.Conn, d *dbInfo, part string, out io.Writer) (PostMeta, error) {
 	meta := PostMeta{Database: d.name}
@@ -31,9 +32,13 @@ func writePost(ctx context.Context, conn *sql.Conn, d *dbInfo, part string, out 
 		if err != nil {
 			return err
 		}
-		var set []string
+		// A view has no sql_mode of its own: SHOW CREATE VIEW printed its
+		// text under the dump session's empty sql_mode, so it is loaded
+		// under that, not under the last routine's (sql_mode=ORACLE
+		// would read CONCAT as Oracle's).
+		set := []string{"SET SESSION sql_mode=''"}
 		if m, ok := row["sql_mode"]; ok {
-			set = append(set, "SET SESSION sql_mode="+string(sqlstream.AppendString(nil, []byte(m))))
+			set[0] = "SET SESSION sql_mode=" + string(sqlstream.AppendString(nil, []byte(m)))
 		}
 		if tz, ok := row["time_zone"]; ok {
 			set = append(set, "SET SESSION time_zone="+string(sqlstream.AppendString(nil, []byte(tz))))
@@ -46,25 +51,34 @@ func writePost(ctx context.Context, conn *sql.Conn, d *dbInfo, part string, out 
 		}
 		return nil
 	}
+	// A package comes before its body: 'PACKAGE' sorts before
+	// 'PACKAGE BODY'. Packages (sql_mode=ORACLE) are written with the
+	// sql_mode they were created with, like every object.
 	routines, err := queryMaps(ctx, conn, `SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES
 		WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_TYPE, ROUTINE_NAME`, d.name)
 	if err != nil {
 		return meta, fmt.Errorf("list routines: %w", err)
 	}
+	kinds := map[string]struct {
+		col   string
+		names *[]string
+	}{
+		"FUNCTION":     {"Create Function", &meta.Functions},
+		"PROCEDURE":    {"Create Procedure", &meta.Procedures},
+		"PACKAGE":      {"Create Package", &meta.Packages},
+		"PACKAGE BODY": {"Create Package Body", &meta.PackageBodies},
+	}
 	for _, r := range routines {
 		name, typ := r["ROUTINE_NAME"], r["ROUTINE_TYPE"]
-		switch typ {
-		case "FUNCTION":
-			meta.Functions = append(meta.Functions, name)
-		case "PROCEDURE":
-			meta.Procedures = append(meta.Procedures, name)
-		default:
-			d.meta.Warnings = append(d.meta.Warnings, fmt.Sprintf("%s %s not dumped (not supported)", typ, name))
+		kind, ok := kinds[typ]
+		if !ok {
+			d.meta.Warnings = append(d.meta.Warnings, fmt.Sprintf("%s %s not dumped: this zuulstate does not know that kind of routine", typ, name))
 			continue
 		}
-		if err := emit(typ, name, "Create "+strings.ToUpper(typ[:1])+strings.ToLower(typ[1:])); err != nil {
+		if err := emit(typ, name, kind.col); err != nil {
 			return meta, err
 		}
+		*kind.names = append(*kind.names, name)
 	}
 	views, err := viewOrder(ctx, conn, d.name)
 	if err != nil {

@@ -55,7 +55,7 @@ prints nothing at all. See docs/OPERATIONS.md.`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.tags, "tag", nil, "tag the snapshot (repeatable)")
 	fl.DurationVar(&f.lockWait, "lock-wait", 0, "wait this long for a locked repository instead of failing (default: repository.lock_wait)")
-	fl.BoolVar(&f.withGrants, "with-grants", false, "also store the users and grants that apply to the dumped databases (mariadb; same as with_grants: true)")
+	fl.BoolVar(&f.withGrants, "with-grants", false, "also store the users and roles that apply to the dumped databases, with their grants (mariadb; same as with_grants: true)")
 	fl.BoolVar(&f.prune, "prune", false, "after a successful backup, delete what the configured retention does not keep (under the same lock)")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "sources run at once (0: all; 1: one after the other)")
 	fl.BoolVar(&f.forceRead, "force-read", false, "read every file, even those unchanged since this host's last snapshot (size, mtime, ctime, inode, mode)")
@@ -113,7 +113,7 @@ func (a *app) runBackup(ctx context.Context, f backupFlags) error {
 		stopProgress := a.showProgress(progress)
 		m, err = backup.Run(ctx, repo, sources, backup.Options{
 			Info:        repository.SnapshotInfo{ToolVersion: toolVersion(), Host: cfg.Host, Tags: append(cfg.Tags, f.tags...)},
-			Lock:        repository.LockOptions{Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: f.lockWait},
+			Lock:        repository.LockOptions{Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: f.lockWait, Log: a.log},
 			Log:         a.log,
 			Concurrency: f.concurrency,
 			After:       runAfter(cfg),

@@ -44,7 +44,7 @@ they are older than the grace period.`,
 			if !f.Changed("lock-wait") {
 				lockWait = cfg.Repository.LockWait
 			}
-			lock, lctx, err := repo.Lock(ctx, repository.LockOptions{Operation: "prune", Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: lockWait})
+			lock, lctx, err := repo.Lock(ctx, repository.LockOptions{Operation: "prune", Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: lockWait, Log: a.log})
 			if err != nil {
 				return err
 			}

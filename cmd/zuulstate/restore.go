@@ -69,7 +69,9 @@ with bind_map / --bind-map). A non-empty target is refused unless --force
 zookeeper: the tree part is restored (nodes, ACLs, container/TTL kinds,
 sequence counters) and read back. An existing target subtree is refused
 unless --force (merge) or --wipe (delete it first). Profile dev (a target's
-profile, or zookeeper.profile) never restores /zuul-system or /nodepool.`,
+profile, or zookeeper.profile) restores only /keystorage and /keystorage-oidc
+plus what zookeeper.include names; neither profile restores Zuul's runtime
+state /zuul unless zookeeper.include names it.`,
 		Example: `  zuulstate restore latest --target dev --dry-run
   zuulstate restore latest --target dev
   zuulstate restore latest --target dev --only mariadb,zookeeper
@@ -165,7 +167,7 @@ profile, or zookeeper.profile) never restores /zuul-system or /nodepool.`,
 	fl.BoolVar(&f.skipVfy, "skip-verify", false, "do not read every part once before writing (faster, but a corrupt part is found only midway)")
 	fl.BoolVar(&f.deepVfy, "deep-verify", false, "decode every part before writing, not only re-hash its stored bytes (also refuses a consistently forged manifest up front)")
 	cmd.MarkFlagsMutuallyExclusive("skip-verify", "deep-verify")
-	fl.BoolVar(&f.withGrants, "with-grants", false, "also create the users and grants stored with mariadb parts")
+	fl.BoolVar(&f.withGrants, "with-grants", false, "also create the users and roles stored with mariadb parts, with their grants")
 	fl.StringSliceVar(&f.only, "only", nil, "restore only these sources: paths, volumes, mariadb, zookeeper (comma-separated)")
 	fl.StringArrayVar(&f.include, "include", nil, "restore only SOURCE or SOURCE/PART (repeatable; the finer form of --only)")
 	fl.StringArrayVar(&f.dbMap, "db-map", nil, "restore database SRC as DST (repeatable; overrides the target's mariadb.db_map)")
@@ -226,8 +228,10 @@ func nextSteps(parts []snapshot.Part, s *restoreSetup) []string {
 	}
 	if s.profile == config.ProfileDev || s.zkProfile == rzookeeper.ProfileDev {
 		out = append(out,
-			"This is a dev instance: before starting it, disable the pipelines' triggers and reporters (or point the connections at a test code review system), or it comments on, votes on and merges real changes.",
-			"/zuul-system and /nodepool were not restored: the dev Zuul creates its own system id; give its Nodepool its own cloud credentials or providers so it never sees prod's servers and images.")
+			"This is a dev instance: before starting it, disable the pipelines' triggers and reporters (or point the connections at a test code review system), or it comments on, votes on and merges real changes.")
+		if has["zookeeper"] {
+			out = append(out, "Of ZooKeeper only the project keys (/keystorage, /keystorage-oidc) and what the target includes were restored: the dev Zuul creates its own system id and runtime state; give its Nodepool its own cloud credentials or providers so it never sees prod's servers and images.")
+		}
 	}
 	if has["zookeeper/keys"] {
 		out = append(out, "The zookeeper/keys part was not loaded: it is the zuul-admin export-keys file of the same keys (zuul-admin import-keys reads it).")

@@ -13,18 +13,18 @@ func newUnlockCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "unlock",
 		Short: "Remove stale repository locks",
-		Long: `Removes locks whose holder stopped refreshing them for longer than their TTL.
-With --all, removes every lock: only do that when you are sure no backup or
+		Long: `Removes locks whose holder stopped refreshing them for longer than their TTL,
+and locks of this host whose process is gone (killed, or the host restarted). With --all, removes every lock: only do that when you are sure no backup or
 prune is running on any host.`,
 		Example: "  zuulstate unlock\n  zuulstate unlock --all",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			repo, _, err := a.repository(ctx)
+			repo, cfg, err := a.repository(ctx)
 			if err != nil {
 				return err
 			}
-			removed, err := repo.RemoveLocks(ctx, all)
+			removed, err := repo.RemoveLocks(ctx, cfg.Host, all)
 			for _, l := range removed {
 				fmt.Fprintf(a.stdout, "removed lock %s\n", l)
 			}

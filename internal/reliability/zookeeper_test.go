@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,8 +19,9 @@ import (
 // TestZooKeeperRestart kills a private ZooKeeper while the backup walks a
 // Zuul-sized tree and starts it again on the same port and data. The walk
 // retries per node and the backup succeeds with the whole tree (restored
-// and compared node by node), or it fails naming ZooKeeper: never a
-// snapshot with a subtree silently missing.
+// and compared node by node): never a snapshot with a subtree silently
+// missing. The restarts are aimed at the walk by the server's request
+// count, not by a clock, so they hit it on any machine.
 func TestZooKeeperRestart(t *testing.T) {
 	srv := zktest.StartPrivate(t)
 	connect := func(chroot string) *zkconn.Client {
@@ -61,36 +63,25 @@ restore:
 	}
 	env := []string{"ZUULSTATE_CONFIG=" + cfg, "ZUULSTATE_ZOOKEEPER_PASSWORD=" + zktest.DigestPassword, "ZUULSTATE_ZOOKEEPER_RESTORE_PASSWORD=" + zktest.DigestPassword}
 
-	begin := time.Now()
+	// The uninterrupted run measures how many requests a backup sends.
+	begin, before := time.Now(), srv.Received()
 	run(t, env, "backup").expectOK(t, "uninterrupted backup")
-	full := time.Since(begin)
+	full, requests := time.Since(begin), srv.Received()-before
+	if before < 0 || requests < 10_000 {
+		t.Fatalf("the server counted %d requests for a whole backup (before: %d)", requests, before)
+	}
 
-	var survived, failed int
-	for i, delay := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
-		// Once the backup's session is open, the walk is about to start
-		// or running: stop the server a moment into it.
-		base := srv.Connections()
-		cmd, _ := start(t, env, "backup")
-		for deadline := time.Now().Add(30 * time.Second); srv.Connections() <= base; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the backup never connected")
-			}
-		}
-		time.Sleep(delay)
+	for i, share := range []float64{0.25, 0.6} {
+		cmd, done := startCounted(t, env)
+		stoppedAt := awaitRequests(t, srv, done, int64(share*float64(requests)))
 		srv.Stop()
 		stopped := time.Now()
 		if err := srv.Start(); err != nil {
 			t.Fatal(err)
 		}
 		down := time.Since(stopped)
-		r := resultOf(t, cmd, cmd.Wait())
-		if r.code != 0 {
-			r.expectFail(t, exitFailure, "zookeeper")
-			failed++
-			t.Logf("restart %d (down %s): failed clearly: %s", i, down.Round(time.Millisecond), lastLine(r.stderr))
-			continue
-		}
-		survived++
+		r := resultOf(t, cmd, <-done)
+		r.expectOK(t, fmt.Sprintf("backup with a restart after %d of its %d requests", stoppedAt, requests))
 		id := strings.TrimSpace(r.stdout)
 		// The snapshot holds the whole tree: restore it and compare.
 		chroot := fmt.Sprintf("/r%d", i+1)
@@ -108,37 +99,68 @@ restore:
 		if retries == 0 {
 			t.Errorf("restart %d: the walk records no retry: the restart did not hit it", i)
 		}
-		t.Logf("restart %d (down %s, %d calls retried): backup complete, tree identical", i, down.Round(time.Millisecond), retries)
+		t.Logf("restart %d after %d of %d requests (down %s, %d calls retried): backup complete, tree identical",
+			i, stoppedAt, requests, down.Round(time.Millisecond), retries)
 	}
 
 	// Down for longer than the walk retries (2 × session_timeout): the run
 	// fails naming ZooKeeper and writes no snapshot.
-	before := snapshotIDs(t, env)
+	ids := snapshotIDs(t, env)
 	if err := os.WriteFile(cfg, []byte(strings.Replace(body, "session_timeout: 20s", "session_timeout: 2s", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := srv.Connections()
-	cmd, _ := start(t, env, "backup")
-	for deadline := time.Now().Add(30 * time.Second); srv.Connections() <= base; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the backup never connected")
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // into the walk
+	cmd, done := startCounted(t, env)
+	awaitRequests(t, srv, done, requests/4)
 	srv.Stop()
 	stopped := time.Now()
-	r := resultOf(t, cmd, cmd.Wait())
+	r := resultOf(t, cmd, <-done)
 	gaveUp := time.Since(stopped)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	line := r.expectFail(t, exitFailure, "zookeeper")
-	if ids := snapshotIDs(t, env); len(ids) != len(before) {
-		t.Fatalf("a snapshot was written by the failed run: %v", ids)
+	if now := snapshotIDs(t, env); len(now) != len(ids) {
+		t.Fatalf("a snapshot was written by the failed run: %v", now)
 	}
 	t.Logf("ZooKeeper down for good: failed after %s: %s", gaveUp.Round(time.Millisecond), line)
-	t.Logf("FIGURES zookeeper restarts=%d survived=%d failed_clearly=%d outage_failed_after=%s full_run=%s",
-		survived+failed, survived, failed, gaveUp.Round(time.Millisecond), full.Round(time.Millisecond))
+	t.Logf("FIGURES zookeeper restarts=2 survived=2 requests_per_backup=%d outage_failed_after=%s full_run=%s",
+		requests, gaveUp.Round(time.Millisecond), full.Round(time.Millisecond))
+}
+
+// startCounted starts a backup; done gets its Wait result.
+func startCounted(t *testing.T, env []string) (*exec.Cmd, <-chan error) {
+	t.Helper()
+	cmd := command(t, env, "backup")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, done
+}
+
+// awaitRequests returns once the server has received n more requests
+// (its own polls left out) since it was called, which is how far the
+// backup has got; it fails the test if the backup ends first. It returns
+// the count reached.
+func awaitRequests(t *testing.T, srv *zktest.Private, done <-chan error, n int64) int64 {
+	t.Helper()
+	base := srv.Received()
+	deadline := time.Now().Add(time.Minute)
+	for polls := int64(1); ; polls++ {
+		if got := srv.Received() - base - polls; got >= n {
+			return got
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the backup ended (%v) before the server received %d of its requests", err, n)
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not receive %d requests within a minute", n)
+		}
+	}
 }
 
 // treeRetries reads how many ZooKeeper calls the walk retried from the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,19 +98,36 @@ func (p *Private) Stop() {
 	p.cmd = nil
 }
 
-// Connections counts the client connections the server has open (the
-// cons four-letter command), or -1 if it does not answer.
-func (p *Private) Connections() int {
-	c, err := net.DialTimeout("tcp", p.Addr, time.Second)
+// Received is the number of requests the server received since it started
+// (srvr's count, which includes each four-letter command such as this
+// one), or -1 if it does not answer. A test aims a fault at a point of a
+// client's work by this count: unlike a clock, it does not depend on the
+// machine's speed.
+func (p *Private) Received() int64 {
+	out, err := p.fourLetter("srvr")
 	if err != nil {
 		return -1
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Received: "); ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+func (p *Private) fourLetter(cmd string) (string, error) {
+	c, err := net.DialTimeout("tcp", p.Addr, time.Second)
+	if err != nil {
+		return "", err
+	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("cons")); err != nil {
-		return -1
+	if _, err := c.Write([]byte(cmd)); err != nil {
+		return "", err
 	}
-	b, _ := io.ReadAll(c)
-	// One line per connection, this one included.
-	return strings.Count(string(b), "/127.0.0.1:") - 1
+	b, err := io.ReadAll(c)
+	return string(b), err
 }

@@ -29,6 +29,7 @@ type item struct {
 	schema    *bmariadb.DatabaseMeta
 	data      *bmariadb.DataMeta
 	post      *bmariadb.PostMeta
+	grants    *bmariadb.GrantsMeta
 }
 
 // dbSet holds the selected parts of one source database.
@@ -51,11 +52,17 @@ func classify(p snapshot.Part) (item, error) {
 		}
 	}
 	it.kind, it.db, it.table = kind, db, table
-	if len(bytes.TrimSpace(p.Meta)) == 0 || kind == kindGrants {
+	if len(bytes.TrimSpace(p.Meta)) == 0 {
 		return it, nil
 	}
 	var dst any
 	switch kind {
+	case kindGrants:
+		it.grants = &bmariadb.GrantsMeta{}
+		if err := json.Unmarshal(p.Meta, it.grants); err != nil {
+			return it, fmt.Errorf("part %s: %w: metadata: %w", p.Name, snapshot.ErrCorrupt, err)
+		}
+		return it, nil
 	case kindSchema:
 		it.schema = &bmariadb.DatabaseMeta{}
 		dst = it.schema

@@ -36,7 +36,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 	}
 	if grants != nil {
 		if r.cfg.WithGrants {
-			out = append(out, "create users and grants (part grants)")
+			out = append(out, grantsLine(grants))
 		} else {
 			out = append(out, "skip users and grants (part grants selected, with_grants is off)")
 		}
@@ -97,7 +97,8 @@ func postLine(target string, m *bmariadb.PostMeta) string {
 		n    int
 	}{
 		{"views", len(m.Views)}, {"triggers", len(m.Triggers)}, {"procedures", len(m.Procedures)},
-		{"functions", len(m.Functions)}, {"events", len(m.Events)},
+		{"functions", len(m.Functions)}, {"packages", len(m.Packages)}, {"package bodies", len(m.PackageBodies)},
+		{"events", len(m.Events)},
 	} {
 		if k.n > 0 {
 			what = append(what, fmt.Sprintf("%d %s", k.n, k.name))

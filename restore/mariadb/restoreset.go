@@ -40,7 +40,7 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 	if grants != nil {
 		if !r.cfg.WithGrants {
 			r.cfg.Log.Info("grants part not loaded (with_grants is off)", "part", grants.part.Name)
-		} else if err := r.loadOne(ctx, db, *grants, open, ren.rewriteAll); err != nil {
+		} else if err := r.loadGrants(ctx, db, *grants, open, ren); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,29 +76,73 @@ func TestNotEmptyForceWipe(t *testing.T) {
 	}
 }
 
-// Each profile restores what it should; dev warns about Nodepool.
+// Each profile restores what it should. dev is an allow-list: the keys
+// and what the configuration includes, every other subtree of the
+// snapshot skipped in the plan and named in a warning. dr restores
+// everything but Zuul's runtime state /zuul, unless an include names it.
 func TestProfiles(t *testing.T) {
-	sink, dc, dst, _ := zuulSetup(t, bzk.ProfileAll)
-	var rr restoreRun
-	if err := rr.do(t, Config{Conn: dst, Profile: ProfileDev}, sink); err != nil {
-		t.Fatal(err)
-	}
-	for p, want := range map[string]bool{"/keystorage/github/org0000/project-000001/ssh": true, "/keystorage-oidc/RS256": true,
-		"/zuul/tenant": true, "/nodepool": false, "/zuul-system": false} {
-		if zktest.Exists(t, dc, p) != want {
-			t.Errorf("profile dev: %s exists: %v", p, !want)
+	prod, dev := zktest.Server{Which: "prod"}, zktest.Server{Which: "dev"}
+	src := prod.Config(t, prod.Chroot(t))
+	pc, _ := zkconnect(t, src)
+	zktest.Build(t, pc, append(zktest.ZuulTree(zktest.ZuulShape{Projects: 5, NodepoolNodes: 3, Requests: 3, ZuulNodes: 5, Images: 1}),
+		zktest.Spec{Path: "/other-app", Data: []byte("not Zuul's")}))
+	sink := backupOf(t, bzk.Config{Conn: src, Profile: bzk.ProfileAll})
+	dst := dev.Config(t, dev.Chroot(t))
+	dc, _ := zkconnect(t, dst)
+	everything := []string{"/keystorage/github/org0000/project-000001/ssh", "/keystorage-oidc/RS256", "/zuul/tenant", "/nodepool/nodes",
+		"/zuul-system/system_id", "/other-app"}
+	expect := func(name string, want ...string) {
+		t.Helper()
+		for _, p := range everything {
+			if zktest.Exists(t, dc, p) != slices.Contains(want, p) {
+				t.Errorf("%s: %s exists: %v", name, p, !slices.Contains(want, p))
+			}
 		}
 	}
-	if !strings.Contains(rr.log.String(), "profile dev: /zuul-system and /nodepool are not restored") {
-		t.Fatalf("no warning:\n%s", rr.log.String())
+	planOf := func(cfg Config) string {
+		r := New(cfg)
+		defer r.Close()
+		return strings.Join(r.Plan(sink.Parts()), "\n")
 	}
-	rr = restoreRun{}
-	if err := rr.do(t, Config{Conn: dst, Profile: ProfileDR, Include: []string{"/nodepool", "/zuul-system"}}, sink); err != nil {
+
+	cfg := Config{Conn: dst, Profile: ProfileDev}
+	plan := planOf(cfg)
+	for _, line := range []string{"create /keystorage on", "create /keystorage-oidc on", "skip /nodepool (profile dev)", "skip /other-app (profile dev)",
+		"skip /zuul (profile dev)", "skip /zuul-system (profile dev)", "profile dev restores only /keystorage and /keystorage-oidc"} {
+		if !strings.Contains(plan, line) {
+			t.Errorf("dev plan lacks %q:\n%s", line, plan)
+		}
+	}
+	var rr restoreRun
+	if err := rr.do(t, cfg, sink); err != nil {
 		t.Fatal(err)
 	}
-	if !zktest.Exists(t, dc, "/nodepool/nodes/0000000029/lock") || !zktest.Exists(t, dc, "/zuul-system/system_id") {
-		t.Fatal("profile dr did not restore Nodepool")
+	expect("profile dev", everything[0], everything[1])
+	if log := rr.log.String(); !strings.Contains(log, "not restored: /nodepool, /other-app, /zuul, /zuul-system") || !strings.Contains(log, "runtime state") {
+		t.Fatalf("no warning naming the skipped subtrees:\n%s", log)
 	}
+
+	rr = restoreRun{}
+	if err := rr.do(t, Config{Conn: dst, Profile: ProfileDev, Include: []string{"/other-app"}, Wipe: true}, sink); err != nil {
+		t.Fatal(err)
+	}
+	expect("profile dev with an include", everything[0], everything[1], "/other-app")
+
+	cfg = Config{Conn: dst, Profile: ProfileDR, Wipe: true}
+	if plan := planOf(cfg); !strings.Contains(plan, "skip /zuul (Zuul's runtime state, which Zuul rebuilds; include /zuul to restore it)") {
+		t.Errorf("dr plan does not say why /zuul is skipped:\n%s", plan)
+	}
+	rr = restoreRun{}
+	if err := rr.do(t, cfg, sink); err != nil {
+		t.Fatal(err)
+	}
+	expect("profile dr", everything[0], everything[1], "/nodepool/nodes", "/zuul-system/system_id", "/other-app")
+
+	rr = restoreRun{}
+	if err := rr.do(t, Config{Conn: dst, Profile: ProfileDR, Include: []string{"/zuul"}}, sink); err != nil {
+		t.Fatal(err)
+	}
+	expect("profile dr including /zuul", everything...)
 }
 
 // Include, exclude and path_map select and move subtrees; parents that

@@ -24,12 +24,7 @@ type plan struct {
 
 func (r *Restorer) plan(m bzk.TreeMeta) (*plan, error) {
 	p := &plan{meta: m, skipped: map[string]string{}, partial: map[string]bool{}, pathMap: r.cfg.PathMap, nodes: map[string]int64{}}
-	exclude := slices.Clone(r.cfg.Exclude)
-	switch r.cfg.Profile {
-	case ProfileDR:
-	case ProfileDev:
-		exclude = append(exclude, DevExcluded...)
-	default:
+	if r.cfg.Profile != ProfileDR && r.cfg.Profile != ProfileDev {
 		return nil, fmt.Errorf("unknown restore profile %q (use dr or dev)", r.cfg.Profile)
 	}
 	var snapRoots, roots []string
@@ -40,33 +35,51 @@ func (r *Restorer) plan(m bzk.TreeMeta) (*plan, error) {
 		}
 		snapRoots = append(snapRoots, rm.Path)
 	}
-	if len(r.cfg.Include) == 0 {
-		roots = snapRoots
-	}
-	for _, inc := range r.cfg.Include {
+	// pick selects path, or the snapshot subtrees inside it.
+	pick := func(path string) bool {
 		found := false
 		for _, sr := range snapRoots {
 			switch {
-			case bzk.Under(inc, sr):
-				roots, found = append(roots, inc), true
-			case bzk.Under(sr, inc):
+			case bzk.Under(path, sr):
+				roots, found = append(roots, path), true
+			case bzk.Under(sr, path):
 				roots, found = append(roots, sr), true
 			}
 		}
-		if !found {
+		return found
+	}
+	for _, inc := range r.cfg.Include {
+		if !pick(inc) {
 			return nil, fmt.Errorf("restore include %s is not in the snapshot (its subtrees: %s)", inc, strings.Join(snapRoots, ", "))
 		}
 	}
+	switch {
+	case r.cfg.Profile == ProfileDev:
+		for _, a := range DevAllowed {
+			pick(a)
+		}
+	case len(r.cfg.Include) == 0:
+		roots = snapRoots
+	}
+	exclude := slices.Clone(r.cfg.Exclude)
+	runtime := !slices.ContainsFunc(r.cfg.Include, func(inc string) bool { return bzk.Under(inc, RuntimeState) })
+	if runtime {
+		exclude = append(exclude, RuntimeState)
+	}
 	p.sel = bzk.Normalize(roots, exclude)
 	for _, sr := range snapRoots {
-		if !slices.ContainsFunc(p.sel.Roots, func(x string) bool { return bzk.Under(x, sr) }) {
-			why := "not included"
-			if r.cfg.Profile == ProfileDev && slices.ContainsFunc(DevExcluded, func(e string) bool { return bzk.Under(sr, e) }) {
-				why = "profile dev"
-			} else if slices.ContainsFunc(exclude, func(e string) bool { return bzk.Under(sr, e) }) {
-				why = "excluded"
-			}
-			p.skipped[sr] = why
+		if slices.ContainsFunc(p.sel.Roots, func(x string) bool { return bzk.Under(x, sr) }) {
+			continue
+		}
+		switch {
+		case slices.ContainsFunc(r.cfg.Exclude, func(e string) bool { return bzk.Under(sr, e) }):
+			p.skipped[sr] = "excluded"
+		case r.cfg.Profile == ProfileDev:
+			p.skipped[sr] = "profile dev"
+		case runtime && bzk.Under(sr, RuntimeState):
+			p.skipped[sr] = "Zuul's runtime state, which Zuul rebuilds; include " + RuntimeState + " to restore it"
+		default:
+			p.skipped[sr] = "not included"
 		}
 	}
 	for _, root := range p.sel.Roots {
@@ -162,6 +175,9 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 		}
 		for _, root := range slices.Sorted(maps.Keys(p.skipped)) {
 			out = append(out, fmt.Sprintf("skip %s (%s)", root, p.skipped[root]))
+		}
+		if r.cfg.Profile == ProfileDev {
+			out = append(out, "profile dev restores only "+strings.Join(DevAllowed, " and ")+" and what restore.zookeeper.include names")
 		}
 		if len(r.cfg.ReplaceACLs) > 0 {
 			out = append(out, "give every restored node the configured ACL instead of its recorded one")

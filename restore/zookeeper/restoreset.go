@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,18 +168,25 @@ func probeTTL(ctx context.Context, c *zkconn.Client, parent string, n int64) err
 	return c.Delete(ctx, p)
 }
 
-// warnDev explains why the dev profile leaves /zuul-system and /nodepool
-// out, when the snapshot has them.
+// warnDev explains why the dev profile left the snapshot's other subtrees
+// out, when it has any.
 func (r *Restorer) warnDev(pl *plan) {
+	var skipped []string
 	for root, why := range pl.skipped {
 		if why == "profile dev" {
-			r.warnOnce.Do(func() {
-				r.cfg.Log.Warn("profile dev: /zuul-system and /nodepool are not restored. With prod's node and image " +
-					"records a dev Nodepool would manage, and delete, prod's cloud servers and images; with prod's system id " +
-					"its leak cleanup would take prod's resources, tagged with that id, for its own. The dev instance " +
-					"creates its own system id; project keys are restored.")
-			})
-			r.cfg.Log.Debug("skipped by profile dev", "path", root)
+			skipped = append(skipped, root)
 		}
 	}
+	if len(skipped) == 0 {
+		return
+	}
+	slices.Sort(skipped)
+	r.warnOnce.Do(func() {
+		r.cfg.Log.Warn("profile dev restores only "+strings.Join(DevAllowed, " and ")+" (and what restore.zookeeper.include names); "+
+			"not restored: "+strings.Join(skipped, ", ")+". With prod's Nodepool node and image records a dev Nodepool would manage, "+
+			"and delete, prod's cloud servers and images; with prod's system id (/zuul-system) its leak cleanup would take prod's "+
+			"resources, tagged with that id, for its own; with prod's runtime state (/zuul: event queues, build and merge requests) "+
+			"a dev scheduler and executors would act on prod's events and requests. The dev instance creates its own system id "+
+			"and runtime state; project keys are restored.", "skipped", strings.Join(skipped, ","))
+	})
 }

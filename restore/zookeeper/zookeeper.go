@@ -30,18 +30,32 @@ const SourceName = bzk.SourceName
 
 // Restore profiles.
 const (
-	ProfileDR  = "dr"  // everything in the snapshot (same instance)
-	ProfileDev = "dev" // never /zuul-system or /nodepool (a dev instance)
+	ProfileDR  = "dr"  // everything in the snapshot but Zuul's runtime state (same instance)
+	ProfileDev = "dev" // only the keys (a dev instance)
 )
 
-// DevExcluded are the subtrees the dev profile leaves out.
-var DevExcluded = []string{"/nodepool", "/zuul-system"}
+// DevAllowed are the subtrees the dev profile restores, besides those the
+// configuration includes: the project keys, which cannot be recreated.
+// Anything else of prod's (its system id, Nodepool's records, Zuul's
+// runtime state) would make a dev instance act on prod's resources.
+var DevAllowed = []string{"/keystorage", "/keystorage-oidc"}
+
+// RuntimeState is Zuul's runtime state: pipelines, event queues, build and
+// merge requests, locks, the component registry and caches. Neither
+// profile restores it unless an include names it or a path below it. A
+// snapshot's copy is hours old: its queued events and requests were
+// handled or lost since, and its builds ran on executors and nodes of the
+// past. Zuul documents it as removable to reset and rebuilds it on start
+// from its configuration and the database.
+const RuntimeState = "/zuul"
 
 // Config says where and how to restore.
 type Config struct {
 	Conn    zkconn.Config
-	Profile string   // dr (default) or dev
-	Include []string // restore only these subtrees (snapshot paths)
+	Profile string // dr (default) or dev
+	// Include restores only these subtrees (snapshot paths); with profile
+	// dev, these besides DevAllowed.
+	Include []string
 	Exclude []string // leave these subtrees out
 	// PathMap moves subtrees: snapshot path prefix → target prefix.
 	PathMap map[string]string

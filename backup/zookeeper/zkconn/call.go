@@ -69,10 +69,15 @@ func (c *Client) Do(ctx context.Context, fn func(*zk.Conn) error) error {
 // Retryable, or RetryTimeout has passed since the first failure. Only for
 // requests that are safe to repeat.
 func (c *Client) Retry(ctx context.Context, fn func(*zk.Conn) error) error {
+	return c.retry(ctx, c.pick, fn)
+}
+
+// retry is Retry on the session that on returns for each attempt.
+func (c *Client) retry(ctx context.Context, on func() *session, fn func(*zk.Conn) error) error {
 	var deadline time.Time
 	backoff := 50 * time.Millisecond
 	for {
-		err := c.Do(ctx, fn)
+		err := c.call(ctx, on(), fn)
 		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -158,11 +163,13 @@ func (c *Client) Exists(ctx context.Context, path string) (ok bool, st *zk.Stat,
 }
 
 // Fence returns the zxid of the last transaction the server had applied,
-// after syncing it with the leader: reply headers carry it.
+// after syncing it with the leader: reply headers carry it. Every session
+// is synced (each may be connected to another server), each retried like
+// the walk's reads: a sync and an exists change nothing.
 func (c *Client) Fence(ctx context.Context) (int64, error) {
 	p := c.Abs("/")
 	for _, s := range c.sessions {
-		err := c.call(ctx, s, func(z *zk.Conn) error {
+		err := c.retry(ctx, func() *session { return s }, func(z *zk.Conn) error {
 			if _, err := z.Sync(p); err != nil {
 				return err
 			}
