@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"regexp"
@@ -154,11 +155,11 @@ func TestManifestValidation(t *testing.T) {
 		}
 	}
 	// Version 1 had no checksum; such manifests are still read.
-	v1 := regexp.MustCompile(`,\s*"checksum": "[0-9a-f]+"`).ReplaceAll(bytes.Replace(data, []byte(`"format": 2`), []byte(`"format": 1`), 1), nil)
+	v1 := regexp.MustCompile(`,\s*"checksum": "[0-9a-f]+"`).ReplaceAll(bytes.Replace(data, []byte(fmt.Sprintf(`"format": %d`, FormatVersion)), []byte(`"format": 1`), 1), nil)
 	if _, err := DecodeManifest(id, v1); err != nil {
 		t.Errorf("format 1 manifest without a checksum: %v", err)
 	}
-	newer := bytes.Replace(data, []byte(`"format": 2`), []byte(`"format": 99`), 1)
+	newer := bytes.Replace(data, []byte(fmt.Sprintf(`"format": %d`, FormatVersion)), []byte(`"format": 99`), 1)
 	if _, err := DecodeManifest(id, newer); err == nil || errors.Is(err, ErrCorrupt) {
 		t.Errorf("newer format: got %v, want an upgrade error", err)
 	}
