@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -29,8 +30,8 @@ var grantOn = regexp.MustCompile("^GRANT .* ON (?:PROCEDURE |FUNCTION |PACKAGE B
 // writeGrants writes CREATE USER IF NOT EXISTS and the GRANT lines that
 // concern the dumped databases (or are global) for every such account.
 // Role grants and PROXY grants are left out (reported in Skipped).
-func writeGrants(ctx context.Context, conn *sql.Conn, dbs []string, out io.Writer) (GrantsMeta, error) {
-	var meta GrantsMeta
+func writeGrants(ctx context.Context, conn *sql.Conn, dbs []string, out io.Writer) (mariadbpart.GrantsMeta, error) {
+	var meta mariadbpart.GrantsMeta
 	quoted := make([]string, len(dbs))
 	args := make([]any, 0, 4*len(dbs))
 	for i, d := range dbs {

@@ -8,9 +8,9 @@ import (
 	bmariadb "github.com/zuulstate/zuulstate/backup/mariadb"
 	bpaths "github.com/zuulstate/zuulstate/backup/paths"
 	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	bzookeeper "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/config"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
 )
 
 // snapshotters builds the configured sources; log receives their progress.

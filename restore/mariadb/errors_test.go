@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	bm "github.com/zuulstate/zuulstate/backup/mariadb"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 func TestWrongPassword(t *testing.T) {
@@ -91,7 +91,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 	f := sampleParts(src, 5)
 	for i := 2; i < 6; i++ {
 		name := fmt.Sprintf("%s.t.data.%d", src, i)
-		f.add(name, stream(src, name, "DO SLEEP(3)"), bm.DataMeta{Database: src, Table: "t", Chunk: i})
+		f.add(name, stream(src, name, "DO SLEEP(3)"), mariadbpart.DataMeta{Database: src, Table: "t", Chunk: i})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
@@ -129,7 +129,7 @@ func TestConcatOverflowDetected(t *testing.T) {
 	half := strings.Repeat("ab", int(max)/3) // 2/3 of the limit, as hex
 	f := newFakeParts()
 	f.add(src+".schema", stream(src, src+".schema", "CREATE TABLE `b` (`id` int PRIMARY KEY, `c` longblob)"),
-		bm.DatabaseMeta{Database: src, Tables: []bm.TableMeta{{Name: "b", Rows: 1}}})
+		mariadbpart.DatabaseMeta{Database: src, Tables: []mariadbpart.TableMeta{{Name: "b", Rows: 1}}})
 	// Without a strict sql_mode the server only warns and stores NULL.
 	f.add(src+".b.data", strings.Replace(stream(src, src+".b.data",
 		"INSERT INTO `b` VALUES (1, '')",
@@ -137,7 +137,7 @@ func TestConcatOverflowDetected(t *testing.T) {
 		"UPDATE `b` SET `c` = CONCAT(`c`, 0x"+half+") WHERE `id` = 1",
 		"UPDATE `b` SET `c` = CONCAT(`c`, 0x"+half+") WHERE `id` = 1",
 		"UPDATE `b` SET `c` = CONCAT(`c`, 0x"+half+") WHERE `id` = 1"), "STRICT_ALL_TABLES", "", 1),
-		bm.DataMeta{Database: src, Table: "b", Rows: 1})
+		mariadbpart.DataMeta{Database: src, Table: "b", Rows: 1})
 	r := New(cfg)
 	defer r.Close()
 	err := r.RestoreSet(t.Context(), f.parts, f.open)

@@ -22,10 +22,8 @@ import (
 
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
-
-// SourceName is the source whose parts this package restores.
-const SourceName = "mariadb"
 
 // Config says where and how to restore.
 type Config struct {
@@ -81,7 +79,7 @@ func New(cfg Config) *Restorer {
 }
 
 // Source returns "mariadb".
-func (r *Restorer) Source() string { return SourceName }
+func (r *Restorer) Source() string { return mariadbpart.SourceName }
 
 // Close releases the connection pool.
 func (r *Restorer) Close() error {

@@ -12,11 +12,11 @@ import (
 	"os"
 	"path/filepath"
 
-	bpaths "github.com/zuulstate/zuulstate/backup/paths"
 	"github.com/zuulstate/zuulstate/dirtar"
 	"github.com/zuulstate/zuulstate/internal/units"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/paths/pathspart"
 )
 
 // Restorer extracts paths parts.
@@ -38,14 +38,14 @@ var (
 )
 
 // Source returns "paths".
-func (r *Restorer) Source() string { return bpaths.SourceName }
+func (r *Restorer) Source() string { return pathspart.SourceName }
 
 // TargetDir says where part p is restored.
 func (r *Restorer) TargetDir(p snapshot.Part) (string, error) {
 	if r.Target != "" {
 		return filepath.Join(r.Target, p.Name), nil
 	}
-	var m bpaths.Meta
+	var m pathspart.Meta
 	if err := json.Unmarshal(p.Meta, &m); err != nil || !filepath.IsAbs(m.Path) {
 		return "", fmt.Errorf("%w: part metadata has no original path; use --paths-dir", snapshot.ErrCorrupt)
 	}
@@ -80,7 +80,7 @@ func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) 
 	if err != nil {
 		return err
 	}
-	var m bpaths.Meta
+	var m pathspart.Meta
 	_ = json.Unmarshal(p.Meta, &m) // without metadata the expected counts are 0 and show as a mismatch
 	r.results = append(r.results,
 		restore.Result{Source: p.Source, Part: p.Name, What: "files", Expected: m.Stats.Files, Found: got.Files},
@@ -100,7 +100,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 			out = append(out, fmt.Sprintf("paths/%s: %v", p.Name, err))
 			continue
 		}
-		var m bpaths.Meta
+		var m pathspart.Meta
 		_ = json.Unmarshal(p.Meta, &m)
 		verb := "extract into"
 		if r.Force {

@@ -24,10 +24,10 @@ import (
 	"sync"
 	"time"
 
-	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // Config says where and how parts are restored.
@@ -88,13 +88,13 @@ func New(cfg Config) *Restorer {
 		cfg.Out = io.Discard
 	}
 	if cfg.Mode == "" {
-		cfg.Mode = bvolumes.ModeAuto
+		cfg.Mode = volumespart.ModeAuto
 	}
 	return &Restorer{cfg: cfg, targets: map[string]*target{}}
 }
 
 // Source returns "volumes".
-func (r *Restorer) Source() string { return bvolumes.SourceName }
+func (r *Restorer) Source() string { return volumespart.SourceName }
 
 // engine connects on first use; Check is the first call with a context.
 func (r *Restorer) engine(ctx context.Context) (*engine.Engine, error) {
@@ -131,7 +131,7 @@ func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
 		return err
 	}
 	r.targets[p.Name] = t
-	if t.way == bvolumes.WayAPI {
+	if t.way == volumespart.WayAPI {
 		if _, err := r.helperBinary(); err != nil {
 			return err
 		}

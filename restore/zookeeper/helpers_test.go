@@ -8,12 +8,13 @@ import (
 	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/internal/zktest"
 	. "github.com/zuulstate/zuulstate/restore/zookeeper"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // backupOf backs up cfg's selection into a sink.
 func backupOf(t *testing.T, cfg bzk.Config) *zktest.Sink {
 	t.Helper()
-	sink := &zktest.Sink{Source: bzk.SourceName}
+	sink := &zktest.Sink{Source: zktree.SourceName}
 	if err := bzk.New(cfg).Snapshot(t.Context(), sink); err != nil {
 		t.Fatalf("backup: %v", err)
 	}

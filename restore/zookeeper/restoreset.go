@@ -12,10 +12,10 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // RestoreSet restores the tree part among parts: it reads the part once to
@@ -25,14 +25,14 @@ import (
 func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
 	var tree *snapshot.Part
 	for i, p := range parts {
-		if p.Name == bzk.TreePart {
+		if p.Name == zktree.TreePart {
 			tree = &parts[i]
 		} else {
 			r.cfg.Log.Info("not loading the zuul-admin export-keys part; the tree part holds the same keys", "part", p.Name)
 		}
 	}
 	if tree == nil {
-		return fmt.Errorf("part zookeeper/%s is for zuul-admin import-keys: restore zookeeper/%s with zuulstate, or run import-keys on the keys part", bzk.KeysPart, bzk.TreePart)
+		return fmt.Errorf("part zookeeper/%s is for zuul-admin import-keys: restore zookeeper/%s with zuulstate, or run import-keys on the keys part", zktree.KeysPart, zktree.TreePart)
 	}
 	m, err := treeMeta(*tree)
 	if err != nil {
@@ -92,9 +92,9 @@ func (r *Restorer) write(ctx context.Context, part snapshot.Part, open restore.O
 	d := newDispatcher(ctx, c, r.cfg.InFlight)
 	w := &writer{r: r, pl: pl, d: d, aux: aux, merge: r.cfg.Force, limit: r.cfg.BatchBytes, temp: temp,
 		digest: c.DigestIDOf(), fix: newFixer(ctx, aux, d, r.cfg.BatchBytes, 4), lastLog: time.Now()}
-	dec, err := bzk.NewDecoder(rd)
+	dec, err := zktree.NewDecoder(rd)
 	for err == nil {
-		var rec *bzk.Record
+		var rec *zktree.Record
 		if rec, err = dec.Next(); err == nil && pl.sel.Covered(rec.Path) {
 			err = w.add(ctx, rec)
 		}
@@ -134,7 +134,7 @@ func (r *Restorer) ancestors(ctx context.Context, c *zkconn.Client, pl *plan, sc
 	}
 	for _, root := range pl.sel.Roots {
 		var chain []string
-		for a := bzk.Parent(pl.mapPath(root)); a != "/"; a = bzk.Parent(a) {
+		for a := zktree.Parent(pl.mapPath(root)); a != "/"; a = zktree.Parent(a) {
 			chain = append([]string{a}, chain...)
 		}
 		for _, a := range chain {
@@ -155,7 +155,7 @@ func (r *Restorer) ancestors(ctx context.Context, c *zkconn.Client, pl *plan, sc
 func probeTTL(ctx context.Context, c *zkconn.Client, parent string, n int64) error {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	p := bzk.Join(parent, "zuulstate-ttl-probe-"+hex.EncodeToString(b[:]))
+	p := zktree.Join(parent, "zuulstate-ttl-probe-"+hex.EncodeToString(b[:]))
 	err := c.CreateTTL(ctx, p, nil, zk.WorldACL(zk.PermAll), time.Minute)
 	if errors.Is(err, zkconn.ErrUnimplemented) {
 		return fmt.Errorf("the snapshot has %d TTL nodes, but %s does not create TTL nodes: start it with -Dzookeeper.extendedTypesEnabled=true, "+

@@ -19,14 +19,14 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // SourceName is the source whose parts this package restores.
-const SourceName = bzk.SourceName
+const SourceName = zktree.SourceName
 
 // Restore profiles.
 const (
@@ -164,8 +164,8 @@ func (r *Restorer) conns(ctx context.Context) (c, aux *zkconn.Client, err error)
 }
 
 // treeMeta decodes the manifest metadata of a tree part.
-func treeMeta(p snapshot.Part) (bzk.TreeMeta, error) {
-	var m bzk.TreeMeta
+func treeMeta(p snapshot.Part) (zktree.TreeMeta, error) {
+	var m zktree.TreeMeta
 	if len(p.Meta) == 0 {
 		return m, fmt.Errorf("part %s/%s has no metadata", p.Source, p.Name)
 	}
@@ -181,7 +181,7 @@ func treeMeta(p snapshot.Part) (bzk.TreeMeta, error) {
 // Check refuses a tree part whose target subtrees exist, unless Force or
 // Wipe. The keys part always passes: RestoreSet leaves it to zuul-admin.
 func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
-	if p.Name != bzk.TreePart {
+	if p.Name != zktree.TreePart {
 		return nil
 	}
 	m, err := treeMeta(p)
