@@ -46,7 +46,7 @@ func TestRowCountMismatch(t *testing.T) {
 	cfg.Out = &out
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), src+".t (expected 7, restored 5)") {
 		t.Fatalf("mismatch not reported: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestStatementErrorNamesPart(t *testing.T) {
 		"INSERT INTO `t` (`id`,`name`,`n`) VALUES (3,'duplicate',30)")
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), "part "+src+".t.data.1: statement 5") || !strings.Contains(err.Error(), "Duplicate entry") {
 		t.Fatalf("statement error: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestFinishErrorFails(t *testing.T) {
 	f.failing[src+".post"] = errors.New("checksum mismatch")
 	r := New(cfg)
 	defer r.Close()
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+	if err := r.Restore(t.Context(), f.parts, f.open); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Fatalf("finish error ignored: %v", err)
 	}
 }
@@ -96,7 +96,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := New(cfg).RestoreSet(ctx, f.parts, f.open)
+	err := New(cfg).Restore(ctx, f.parts, f.open)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("cancelled restore: %v", err)
 	}
@@ -115,7 +115,7 @@ func TestStatementLargerThanPacket(t *testing.T) {
 		"INSERT INTO `t` (`id`,`name`,`n`) VALUES (3,'"+strings.Repeat("a", int(max))+"',30)")
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), "max_allowed_packet") || !strings.Contains(err.Error(), "raise it") {
 		t.Fatalf("oversized statement: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestConcatOverflowDetected(t *testing.T) {
 		mariadbpart.DataMeta{Database: src, Table: "b", Rows: 1})
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), "a value is larger than max_allowed_packet") {
 		t.Fatalf("overflowing CONCAT: %v", err)
 	}

@@ -59,9 +59,9 @@ type Restorer struct {
 }
 
 var (
-	_ restore.SetRestorer = (*Restorer)(nil)
-	_ restore.Reporter    = (*Restorer)(nil)
-	_ restore.Planner     = (*Restorer)(nil)
+	_ restore.Restorer = (*Restorer)(nil)
+	_ restore.Reporter = (*Restorer)(nil)
+	_ restore.Planner  = (*Restorer)(nil)
 )
 
 // New returns a Restorer for cfg.
@@ -181,13 +181,4 @@ func objectCount(ctx context.Context, db *sql.DB, name string) (int, error) {
 		(SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?)`,
 		name, name, name).Scan(&n)
 	return n, err
-}
-
-// Restore is not used: Run restores mariadb parts together with RestoreSet.
-// It loads the single part p as a set of one.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
-	open := func(context.Context, snapshot.Part) (io.Reader, func() error, error) {
-		return src, func() error { return nil }, nil
-	}
-	return r.RestoreSet(ctx, []snapshot.Part{p}, open)
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
-// Plan describes in human lines what RestoreSet would do with parts, for
+// Plan describes in human lines what Restore would do with parts, for
 // --dry-run. It reads only the manifest metadata.
 func (r *Restorer) Plan(parts []snapshot.Part) []string {
 	sets, grants, err := group(parts)

@@ -57,7 +57,7 @@ func TestRestoreRenamed(t *testing.T) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)
 		}
 	}
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); err != nil {
+	if err := r.Restore(t.Context(), f.parts, f.open); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("summary:\n%s", out.String())
@@ -112,7 +112,7 @@ func TestRefuseNonEmptyThenForce(t *testing.T) {
 	if !errors.Is(err, restore.ErrTargetNotEmpty) || !strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), "--db-map") {
 		t.Fatalf("check of a non-empty target: %v", err)
 	}
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); !errors.Is(err, restore.ErrTargetNotEmpty) {
+	if err := r.Restore(t.Context(), f.parts, f.open); !errors.Is(err, restore.ErrTargetNotEmpty) {
 		t.Fatalf("restore into a non-empty target: %v", err)
 	}
 	if n := queryInt(t, admin, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", src); n != 1 {
@@ -127,7 +127,7 @@ func TestRefuseNonEmptyThenForce(t *testing.T) {
 	if err := rf.Check(t.Context(), f.parts[0]); err != nil {
 		t.Fatalf("check with force: %v", err)
 	}
-	if err := rf.RestoreSet(t.Context(), f.parts, f.open); err != nil {
+	if err := rf.Restore(t.Context(), f.parts, f.open); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "dropping database "+src+" on "+cfg.Addr) {
@@ -154,7 +154,7 @@ func TestEmptyExistingTarget(t *testing.T) {
 	if err := r.Check(t.Context(), f.parts[0]); err != nil {
 		t.Fatalf("an existing empty database should be accepted: %v", err)
 	}
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); err != nil {
+	if err := r.Restore(t.Context(), f.parts, f.open); err != nil {
 		t.Fatal(err)
 	}
 }

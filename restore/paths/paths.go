@@ -8,9 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/zuulstate/zuulstate/dirtar"
 	"github.com/zuulstate/zuulstate/internal/units"
@@ -27,6 +28,7 @@ type Restorer struct {
 	Target string
 	// Force allows restoring into directories that are not empty.
 	Force bool
+	Log   *slog.Logger
 
 	results []restore.Result
 }
@@ -70,14 +72,39 @@ func (r *Restorer) Check(_ context.Context, p snapshot.Part) error {
 	return nil
 }
 
-// Restore extracts the tar stream into the part's target directory.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
+// Restore extracts each part's tar stream into its target directory.
+func (r *Restorer) Restore(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+	for _, p := range parts {
+		start := time.Now()
+		if err := r.restorePart(ctx, p, open); err != nil {
+			return err
+		}
+		if r.Log != nil {
+			r.Log.Info("part restored", "source", p.Source, "part", p.Name, "raw_bytes", p.RawSize, "duration", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
+// restorePart extracts one part; its errors name the part.
+func (r *Restorer) restorePart(ctx context.Context, p snapshot.Part, open restore.Opener) error {
 	dir, err := r.TargetDir(p)
+	if err != nil {
+		return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src, finish, err := open(ctx, p)
 	if err != nil {
 		return err
 	}
 	got, err := dirtar.Extract(ctx, src, dir, dirtar.ExtractOptions{Overwrite: r.Force, Owners: os.Geteuid() == 0})
 	if err != nil {
+		cancel() // finish releases the part without reading the rest
+		_ = finish()
+		return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+	}
+	if err := finish(); err != nil {
 		return err
 	}
 	var m pathspart.Meta

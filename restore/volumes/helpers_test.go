@@ -91,7 +91,10 @@ func restorePart(t *testing.T, r *Restorer, p snapshot.Part) error {
 	if err := r.Check(t.Context(), p); err != nil {
 		return err
 	}
-	return r.Restore(t.Context(), p, bytes.NewReader(data[p.Name]))
+	open := func(context.Context, snapshot.Part) (io.Reader, func() error, error) {
+		return bytes.NewReader(data[p.Name]), func() error { return nil }, nil
+	}
+	return r.Restore(t.Context(), []snapshot.Part{p}, open)
 }
 
 func requireRoot(t *testing.T) {

@@ -143,17 +143,43 @@ func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
 	return nil
 }
 
-// Restore creates the target if needed, extracts the stream into it and
-// verifies the counts.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
+// Restore restores each part: it creates the target if needed, extracts
+// the stream into it and verifies the counts.
+func (r *Restorer) Restore(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
 	eng, err := r.engine(ctx)
 	if err != nil {
 		return err
 	}
+	for _, p := range parts {
+		if err := r.restorePart(ctx, eng, p, open); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Restorer) restorePart(ctx context.Context, eng *engine.Engine, p snapshot.Part, open restore.Opener) error {
 	t, err := r.resolve(ctx, eng, p)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src, finish, err := open(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := r.write(ctx, eng, p, t, src); err != nil {
+		cancel() // finish then releases the part without reading the rest
+		_ = finish()
+		return err
+	}
+	return finish()
+}
+
+// write creates the target if needed, extracts src into it and compares
+// the counts with the manifest.
+func (r *Restorer) write(ctx context.Context, eng *engine.Engine, p snapshot.Part, t *target, src io.Reader) error {
 	if err := r.create(ctx, eng, t); err != nil {
 		return err
 	}

@@ -21,8 +21,8 @@ func backupOf(t *testing.T, cfg bzk.Config) *zktest.Sink {
 	return sink
 }
 
-// restoreRun is one restore through Check and RestoreSet, as restore.Run
-// calls them; out collects the summary and log the warnings.
+// restoreRun is one restore through Check, Inspect and Restore, as
+// restore.Run calls them; out collects the summary and log the warnings.
 type restoreRun struct {
 	out, log bytes.Buffer
 }
@@ -38,5 +38,8 @@ func (rr *restoreRun) do(t *testing.T, cfg Config, sink *zktest.Sink) error {
 			return err
 		}
 	}
-	return r.RestoreSet(t.Context(), sink.Parts(), sink.Open)
+	if err := r.Inspect(t.Context(), sink.Parts(), sink.Open); err != nil {
+		return err
+	}
+	return r.Restore(t.Context(), sink.Parts(), sink.Open)
 }

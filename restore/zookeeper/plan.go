@@ -122,7 +122,7 @@ func (p *plan) mapPath(s string) string {
 	return to + s[len(best):]
 }
 
-// Plan describes in human lines what RestoreSet would do with parts, for
+// Plan describes in human lines what Restore would do with parts, for
 // --dry-run. It reads only the manifest.
 func (r *Restorer) Plan(parts []snapshot.Part) []string {
 	var out []string

@@ -18,6 +18,9 @@ type scan struct {
 	ancestors map[string]*zktree.Record // recorded ancestors of restore roots
 	ttl       int64
 	total     int64
+	// expected holds, per restore root, what the read-back must find, so
+	// a restore that went right is verified without reading the part again.
+	expected map[string]*expectation
 }
 
 // rootOf returns the restore root that holds p.
@@ -38,7 +41,10 @@ func (r *Restorer) prescan(ctx context.Context, part snapshot.Part, open restore
 	if err != nil {
 		return nil, err
 	}
-	s := &scan{counts: map[string]int64{}, ancestors: map[string]*zktree.Record{}}
+	s := &scan{counts: map[string]int64{}, ancestors: map[string]*zktree.Record{}, expected: map[string]*expectation{}}
+	for _, root := range pl.sel.Roots {
+		s.expected[root] = newExpectation()
+	}
 	wanted := map[string]bool{}
 	for _, root := range pl.sel.Roots {
 		for a := zktree.Parent(root); a != "/"; a = zktree.Parent(a) {
@@ -65,16 +71,15 @@ func (r *Restorer) prescan(ctx context.Context, part snapshot.Part, open restore
 		if !pl.sel.Covered(rec.Path) {
 			continue
 		}
-		s.counts[pl.rootOf(rec.Path)]++
+		root := pl.rootOf(rec.Path)
+		s.counts[root]++
 		s.total++
 		target := pl.mapPath(rec.Path)
+		s.expected[root].add(rec, target, r.wantACL(rec))
 		if cerr := zktree.CheckServerPath(target); cerr != nil {
 			report("%v", cerr)
 		}
-		acl := rec.ACL
-		if len(r.cfg.ReplaceACLs) > 0 {
-			acl = r.cfg.ReplaceACLs
-		}
+		acl := r.wantACL(rec)
 		size := multiOverhead + createOpSize(r.cfg.Conn.Chroot+target, rec.Data, acl) + max(0, temp-aclSize(acl))
 		if rec.Kind != zktree.KindPersistent {
 			size = singleCreateSize(r.cfg.Conn.Chroot+target, rec.Data, acl)
@@ -105,7 +110,7 @@ func (r *Restorer) prescan(ctx context.Context, part snapshot.Part, open restore
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("nothing was restored: the target would refuse these nodes: %s", strings.Join(problems, "; "))
+		return nil, fmt.Errorf("the target would refuse these nodes: %s", strings.Join(problems, "; "))
 	}
 	return s, nil
 }

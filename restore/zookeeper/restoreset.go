@@ -18,19 +18,32 @@ import (
 	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
-// RestoreSet restores the tree part among parts: it reads the part once to
-// check every node, wipes the target subtrees (Wipe) or checks they are
-// still absent (unless Force), writes, then reads the part and the target
-// again to verify. The keys part is left to zuul-admin import-keys.
-func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
-	var tree *snapshot.Part
+// inspection is what Inspect learnt from the tree part, for Restore.
+type inspection struct {
+	part snapshot.Part
+	pl   *plan
+	scan *scan
+	// temp is the ACL nodes are created with while their children are
+	// added, when their own ACL would lock this session out.
+	temp []zk.ACL
+}
+
+// treePart returns the tree part among parts, or nil.
+func treePart(parts []snapshot.Part) *snapshot.Part {
 	for i, p := range parts {
 		if p.Name == zktree.TreePart {
-			tree = &parts[i]
-		} else {
-			r.cfg.Log.Info("not loading the zuul-admin export-keys part; the tree part holds the same keys", "part", p.Name)
+			return &parts[i]
 		}
 	}
+	return nil
+}
+
+// Inspect reads the tree part once, before anything is written, and checks
+// every node the restore would write (see prescan); Restore writes from
+// what it found. The keys part is not read: it is left to zuul-admin
+// import-keys.
+func (r *Restorer) Inspect(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+	tree := treePart(parts)
 	if tree == nil {
 		return fmt.Errorf("part zookeeper/%s is for zuul-admin import-keys: restore zookeeper/%s with zuulstate, or run import-keys on the keys part", zktree.KeysPart, zktree.TreePart)
 	}
@@ -42,8 +55,7 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 	if err != nil {
 		return err
 	}
-	r.warnDev(pl)
-	c, aux, err := r.conns(ctx)
+	c, _, err := r.conns(ctx)
 	if err != nil {
 		return err
 	}
@@ -52,6 +64,36 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 		temp = []zk.ACL{{Perms: zk.PermAll, Scheme: "digest", ID: id}}
 	}
 	sc, err := r.prescan(ctx, *tree, open, pl, aclSize(temp))
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.inspected = &inspection{part: *tree, pl: pl, scan: sc, temp: temp}
+	r.mu.Unlock()
+	return nil
+}
+
+// Restore restores the tree part among parts from what Inspect found (it
+// inspects first if that has not happened): it wipes the target subtrees
+// (Wipe) or checks they are still absent (unless Force), writes, then
+// reads the target back to verify. The keys part is left to zuul-admin
+// import-keys.
+func (r *Restorer) Restore(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+	for _, p := range parts {
+		if p.Name != zktree.TreePart {
+			r.cfg.Log.Info("not loading the zuul-admin export-keys part; the tree part holds the same keys", "part", p.Name)
+		}
+	}
+	in := r.takeInspection(parts)
+	if in == nil {
+		if err := r.Inspect(ctx, parts, open); err != nil {
+			return fmt.Errorf("nothing was restored: %w", err)
+		}
+		in = r.takeInspection(parts)
+	}
+	pl, sc := in.pl, in.scan
+	r.warnDev(pl)
+	c, aux, err := r.conns(ctx)
 	if err != nil {
 		return err
 	}
@@ -73,14 +115,35 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 		return err
 	}
 	start := time.Now()
-	w, err := r.write(ctx, *tree, open, pl, c, aux, temp)
+	w, err := r.write(ctx, in.part, open, pl, c, aux, in.temp)
 	if err != nil {
 		return err
 	}
 	r.cfg.Log.Info("zookeeper nodes written", "created", w.created, "updated", w.updated, "counters_advanced", w.fix.bumped.Load(),
 		"acls_set_after_children", w.fix.acls.Load(), "batches_settled_after_lost_connections", w.d.settled,
 		"duration", time.Since(start).Round(time.Millisecond))
-	return r.verify(ctx, *tree, open, pl)
+	checks, err := r.readBack(ctx, pl, sc)
+	if err != nil {
+		return err
+	}
+	if checks != nil {
+		return r.report(pl, checks)
+	}
+	return r.verify(ctx, in.part, open, pl)
+}
+
+// takeInspection returns, once, what Inspect found about the tree part
+// among parts; nil when it has not inspected that part.
+func (r *Restorer) takeInspection(parts []snapshot.Part) *inspection {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in := r.inspected
+	r.inspected = nil
+	tree := treePart(parts)
+	if in == nil || tree == nil || in.part.Name != tree.Name || in.part.RawSHA256 != tree.RawSHA256 {
+		return nil
+	}
+	return in
 }
 
 // write streams the selected records into the target.

@@ -107,7 +107,7 @@ func TestConnectionLossDuringRestore(t *testing.T) {
 			}
 		})
 	})
-	err := r.RestoreSet(t.Context(), sink.Parts(), sink.Open)
+	err := r.Restore(t.Context(), sink.Parts(), sink.Open)
 	close(stop)
 	wg.Wait()
 	if err != nil {

@@ -11,7 +11,6 @@ package zookeeper
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -65,7 +64,7 @@ type Config struct {
 }
 
 // Restorer restores zookeeper parts. It keeps its sessions open between
-// Check and RestoreSet; call Close when done.
+// Check, Inspect and Restore; call Close when done.
 type Restorer struct {
 	cfg Config
 
@@ -73,14 +72,17 @@ type Restorer struct {
 	c, aux   *zkconn.Client
 	warnOnce sync.Once
 	results  []restore.Result
+	// inspected is what Inspect found, until Restore takes it.
+	inspected *inspection
 	// onConnect is a test hook that gets both clients.
 	onConnect func(c, aux *zkconn.Client)
 }
 
 var (
-	_ restore.SetRestorer = (*Restorer)(nil)
-	_ restore.Reporter    = (*Restorer)(nil)
-	_ restore.Planner     = (*Restorer)(nil)
+	_ restore.Restorer  = (*Restorer)(nil)
+	_ restore.Inspector = (*Restorer)(nil)
+	_ restore.Reporter  = (*Restorer)(nil)
+	_ restore.Planner   = (*Restorer)(nil)
 )
 
 func (r *Restorer) addResult(res restore.Result) {
@@ -179,7 +181,7 @@ func treeMeta(p snapshot.Part) (zktree.TreeMeta, error) {
 }
 
 // Check refuses a tree part whose target subtrees exist, unless Force or
-// Wipe. The keys part always passes: RestoreSet leaves it to zuul-admin.
+// Wipe. The keys part always passes: Restore leaves it to zuul-admin.
 func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
 	if p.Name != zktree.TreePart {
 		return nil
@@ -215,17 +217,4 @@ func (r *Restorer) checkEmpty(ctx context.Context, c *zkconn.Client, pl *plan) e
 			restore.ErrTargetNotEmpty, c, target, st.NumChildren)
 	}
 	return nil
-}
-
-// Restore restores one part on its own; Run uses RestoreSet.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
-	used := false
-	open := func(context.Context, snapshot.Part) (io.Reader, func() error, error) {
-		if used {
-			return nil, nil, errors.New("this part can be read only once here: restore it with restore.Run")
-		}
-		used = true
-		return src, func() error { return nil }, nil
-	}
-	return r.RestoreSet(ctx, []snapshot.Part{p}, open)
 }

@@ -51,5 +51,5 @@ func restorer(r source.RestoreRequest) (source.Restorer, error) {
 	if dir != "" {
 		dest = "directory " + dir
 	}
-	return source.Restorer{Restorer: &restorepaths.Restorer{Target: dir, Force: r.Force}, Destination: dest}, nil
+	return source.Restorer{Restorer: &restorepaths.Restorer{Target: dir, Force: r.Force, Log: r.Log}, Destination: dest}, nil
 }
