@@ -58,7 +58,7 @@ func exitCode(ctx context.Context, err error) int {
 		return ne.state
 	case ctx.Err() != nil:
 		return exitInterrupted
-	case errors.As(err, &ue), errors.Is(err, source.ErrUsage), errors.Is(err, config.ErrInvalid), errors.Is(err, snapshot.ErrNoIdentity):
+	case errors.As(err, &ue), errors.Is(err, source.ErrUsage), errors.Is(err, repository.ErrInvalidReference), errors.Is(err, config.ErrInvalid), errors.Is(err, snapshot.ErrNoIdentity):
 		return exitUsage
 	case errors.Is(err, repository.ErrLocked):
 		return exitLocked

@@ -65,7 +65,7 @@ profile, or zookeeper.profile) never restores /zuul-system or /nodepool.`,
   zuulstate restore 20261125T211304Z-3fa1c2d9 --include paths/certs --original --force
   zuulstate restore latest --include volumes --volume-map log_server=dev_log_server --bind-map /opt/zuul=/srv/dev/zuul
   zuulstate restore latest --include zookeeper --wipe --dry-run`,
-		Args: exactlyOneArg("snapshot id or 'latest'"),
+		Args: exactlyOneArg("snapshot id, id prefix, 'latest' or 'latest~N'"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(args[0])
 			if err != nil {
