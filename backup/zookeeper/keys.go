@@ -50,7 +50,7 @@ func writeKeys(ctx context.Context, out io.Writer, in <-chan keyNode, log *slog.
 		if k.done {
 			break
 		}
-		js, err := pyReencode(k.data)
+		js, err := pythonReencode(k.data)
 		if err != nil {
 			meta.Skipped = append(meta.Skipped, k.path)
 			log.Warn("keys part: node data is not JSON; zuul-admin export-keys leaves it out too", "path", k.path, "error", err)
@@ -59,7 +59,7 @@ func writeKeys(ctx context.Context, out io.Writer, in <-chan keyNode, log *slog.
 		if meta.Keys > 0 {
 			_, _ = w.WriteString(", ")
 		}
-		_, _ = w.WriteString(pyQuote(k.path))
+		_, _ = w.WriteString(pythonQuote(k.path))
 		_, _ = w.WriteString(": ")
 		if _, err := w.Write(js); err != nil {
 			return nil, err

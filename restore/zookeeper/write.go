@@ -169,10 +169,7 @@ func (w *writer) single(ctx context.Context, op pendingOp) error {
 	}
 	b := w.d.newBatch()
 	b.single = &zk.CreateTTLRequest{Path: op.target, Data: op.rec.Data, Acl: op.acl, Ttl: op.rec.TTL.Milliseconds()}
-	b.kind, b.probe = 'c', op.target
-	if op.rec.Kind == zktree.KindTTL {
-		b.kind = 't'
-	}
+	b.kind, b.probe = op.rec.Kind, op.target
 	w.created++
 	return w.d.send(ctx, b)
 }
