@@ -95,7 +95,7 @@ type Options struct {
 	Log        *slog.Logger
 	// OnPlan, if set, gets every selected part in restore order with what
 	// its Check said, after all checks and before anything is read or
-	// written (the CLI prints the plan from it).
+	// written (job prints the plan from it).
 	OnPlan func([]Checked)
 }
 
