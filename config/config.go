@@ -97,9 +97,10 @@ type RestoreConf struct {
 }
 
 // section is a source's part of the file that has secrets to resolve or
-// checks that need more than its own fields' values. Sections that can
-// check themselves alone do it while they are decoded instead (volumes).
-// The methods accept a nil receiver: the section is not configured.
+// is checked once the whole file is read, named in messages by its place
+// (the same types serve restore and every target). A section with neither
+// checks itself while it is decoded (volumes). The methods accept a nil
+// receiver: the section is not configured.
 type section interface {
 	// resolveSecrets fills secrets from the environment or their files;
 	// where is the section's place in the file, for messages.

@@ -41,6 +41,9 @@ func Restore(ctx context.Context, cfg *config.Config, o RestoreOptions) error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
 	var target *config.Target
 	if o.Target != "" {
 		var err error
