@@ -96,19 +96,59 @@ type Encryption struct {
 	IdentityFile   string   `yaml:"identity_file,omitempty"`
 }
 
-// Sources lists what a backup contains. Later sources add fields here.
+// Sources lists what a backup contains: one section per source, each
+// defined in the source's own file of this package.
 type Sources struct {
-	Paths     []PathItem       `yaml:"paths,omitempty"`
+	Paths     PathItems        `yaml:"paths,omitempty"`
 	MariaDB   *MariaDBSource   `yaml:"mariadb,omitempty"`
 	Volumes   *VolumesSource   `yaml:"volumes,omitempty"`
 	ZooKeeper *ZooKeeperSource `yaml:"zookeeper,omitempty"`
 }
 
-// PathItem is one host directory backed up as a tar stream.
-type PathItem struct {
-	Name    string   `yaml:"name"`
-	Path    string   `yaml:"path"`
-	Exclude []string `yaml:"exclude,omitempty"`
+// RestoreConf configures where restores go: the restore section, and each
+// of targets. A source whose restore needs settings of its own has a
+// section here.
+type RestoreConf struct {
+	MariaDB   *MariaDBRestore   `yaml:"mariadb,omitempty"`
+	Volumes   *VolumesRestore   `yaml:"volumes,omitempty"`
+	ZooKeeper *ZooKeeperRestore `yaml:"zookeeper,omitempty"`
+}
+
+// section is a source's part of the file that has secrets to resolve or
+// is checked once the whole file is read, named in messages by its place
+// (the same types serve restore and every target). A section with neither
+// checks itself while it is decoded (volumes). The methods accept a nil
+// receiver: the section is not configured.
+type section interface {
+	// resolveSecrets fills secrets from the environment or their files;
+	// where is the section's place in the file, for messages.
+	resolveSecrets(where string, getenv func(string) string) error
+	validate(where string) []error
+}
+
+// placedSection is a section and where it is in the file.
+type placedSection struct {
+	where string
+	section
+}
+
+// sections lists every source's sections, backup side before restore side,
+// in the order their errors are reported.
+func (c *Config) sections() []placedSection {
+	return append([]placedSection{
+		{"sources.paths", c.Sources.Paths},
+		{"sources.mariadb", c.Sources.MariaDB},
+		{"sources.zookeeper", c.Sources.ZooKeeper},
+	}, c.Restore.sections("restore")...)
+}
+
+// sections lists the restore sections below where (restore, or
+// targets.NAME).
+func (r *RestoreConf) sections(where string) []placedSection {
+	return []placedSection{
+		{where + ".mariadb", r.MariaDB},
+		{where + ".zookeeper", r.ZooKeeper},
+	}
 }
 
 // Retention is the default prune policy.

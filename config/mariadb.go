@@ -3,7 +3,6 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -45,13 +44,6 @@ type MariaDBRestore struct {
 	MariaDBConn `yaml:",inline"`
 	DBMap       map[string]string `yaml:"db_map,omitempty"`
 	Workers     int               `yaml:"workers,omitempty"`
-}
-
-// RestoreConf configures where restores go.
-type RestoreConf struct {
-	MariaDB   *MariaDBRestore   `yaml:"mariadb,omitempty"`
-	Volumes   *VolumesRestore   `yaml:"volumes,omitempty"`
-	ZooKeeper *ZooKeeperRestore `yaml:"zookeeper,omitempty"`
 }
 
 func (c *MariaDBConn) validate(where string) []error {
@@ -102,18 +94,59 @@ func (s *MariaDBSource) applyDefaults() {
 	}
 }
 
-func (s *MariaDBSource) validate() []error {
-	errs := s.MariaDBConn.validate("sources.mariadb")
+func (s *MariaDBSource) resolveSecrets(where string, getenv func(string) string) error {
+	if s == nil {
+		return nil
+	}
+	return resolveSecret(where+".password", &s.Password, s.PasswordFile, "ZUULSTATE_MARIADB_PASSWORD", getenv)
+}
+
+func (s *MariaDBSource) validate(where string) []error {
+	if s == nil {
+		return nil
+	}
+	errs := s.MariaDBConn.validate(where)
 	for _, d := range s.Databases {
 		if d == "" || strings.ContainsAny(d, "/\\\x00") {
-			errs = append(errs, fmt.Errorf("sources.mariadb.databases: %q is not a database name", d))
+			errs = append(errs, fmt.Errorf("%s.databases: %q is not a database name", where, d))
 		}
 		if d == "all" && len(s.Databases) > 1 {
-			errs = append(errs, errors.New("sources.mariadb.databases: 'all' cannot be combined with names"))
+			errs = append(errs, fmt.Errorf("%s.databases: 'all' cannot be combined with names", where))
 		}
 	}
 	if s.Workers < 0 || s.ChunkRows < 0 {
-		errs = append(errs, errors.New("sources.mariadb: workers and chunk_rows must not be negative"))
+		errs = append(errs, fmt.Errorf("%s: workers and chunk_rows must not be negative", where))
+	}
+	return errs
+}
+
+func (r *MariaDBRestore) resolveSecrets(where string, getenv func(string) string) error {
+	if r == nil {
+		return nil
+	}
+	return resolveSecret(where+".password", &r.Password, r.PasswordFile, "ZUULSTATE_MARIADB_RESTORE_PASSWORD", getenv)
+}
+
+// validate checks what the restore section sets; the connection fields it
+// leaves out come from the source.
+func (r *MariaDBRestore) validate(where string) []error {
+	if r == nil {
+		return nil
+	}
+	var errs []error
+	if r.TLS != nil && (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {
+		errs = append(errs, fmt.Errorf("%s.tls: cert_file and key_file go together", where))
+	}
+	if r.Addr != "" && r.Socket != "" {
+		errs = append(errs, fmt.Errorf("%s: set at most one of addr or socket", where))
+	}
+	if r.Workers < 0 {
+		errs = append(errs, fmt.Errorf("%s.workers must not be negative", where))
+	}
+	for from, to := range r.DBMap {
+		if from == "" || to == "" || strings.ContainsAny(from+to, "/\\\x00") {
+			errs = append(errs, fmt.Errorf("%s.db_map: %q: %q are not both database names", where, from, to))
+		}
 	}
 	return errs
 }

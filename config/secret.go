@@ -89,18 +89,10 @@ func (c *Config) resolveSecrets(getenv func(string) string) error {
 			}
 		}
 	}
-	if m := c.Sources.MariaDB; m != nil {
-		if err := resolveSecret("sources.mariadb.password", &m.Password, m.PasswordFile, "ZUULSTATE_MARIADB_PASSWORD", getenv); err != nil {
+	for _, s := range c.sections() {
+		if err := s.resolveSecrets(s.where, getenv); err != nil {
 			return err
 		}
-	}
-	if m := c.Restore.MariaDB; m != nil {
-		if err := resolveSecret("restore.mariadb.password", &m.Password, m.PasswordFile, "ZUULSTATE_MARIADB_RESTORE_PASSWORD", getenv); err != nil {
-			return err
-		}
-	}
-	if err := c.resolveZooKeeperSecrets(getenv); err != nil {
-		return err
 	}
 	if err := c.resolvePushgatewaySecret(getenv); err != nil {
 		return err

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -26,13 +25,6 @@ type Target struct {
 	// zookeeper.profile.
 	Profile string        `yaml:"profile,omitempty"`
 	Paths   *PathsRestore `yaml:"paths,omitempty"`
-}
-
-// PathsRestore says where paths parts go: DIR/<part name>, or back where
-// they were taken from.
-type PathsRestore struct {
-	Dir      string `yaml:"dir,omitempty"`
-	Original bool   `yaml:"original,omitempty"`
 }
 
 // TargetNames lists the configured target names, sorted.
@@ -86,14 +78,8 @@ func (c *Config) resolveTargetSecrets(getenv func(string) string) error {
 		if t == nil {
 			continue
 		}
-		where := "targets." + name
-		if m := t.MariaDB; m != nil {
-			if err := resolveSecret(where+".mariadb.password", &m.Password, m.PasswordFile, "ZUULSTATE_MARIADB_RESTORE_PASSWORD", getenv); err != nil {
-				return err
-			}
-		}
-		if z := t.ZooKeeper; z != nil && z.Auth != nil {
-			if err := resolveSecret(where+".zookeeper.auth.password", &z.Auth.Password, z.Auth.PasswordFile, "ZUULSTATE_ZOOKEEPER_RESTORE_PASSWORD", getenv); err != nil {
+		for _, s := range t.sections("targets." + name) {
+			if err := s.resolveSecrets(s.where, getenv); err != nil {
 				return err
 			}
 		}
@@ -118,34 +104,9 @@ func (c *Config) validateTargets() []error {
 		if !slices.Contains([]string{"", ProfileDR, ProfileDev}, t.Profile) {
 			errs = append(errs, fmt.Errorf("%s.profile %q: use dr (the same instance) or dev (a separate instance)", where, t.Profile))
 		}
-		if p := t.Paths; p != nil {
-			switch {
-			case p.Dir != "" && p.Original:
-				errs = append(errs, fmt.Errorf("%s.paths: set dir or original, not both", where))
-			case p.Dir == "" && !p.Original:
-				errs = append(errs, fmt.Errorf("%s.paths: set dir (each part goes to DIR/<part name>) or original: true", where))
-			case p.Dir != "" && !filepath.IsAbs(p.Dir):
-				errs = append(errs, fmt.Errorf("%s.paths.dir %q must be an absolute path", where, p.Dir))
-			}
-		}
-		if m := t.MariaDB; m != nil {
-			if m.TLS != nil && (m.TLS.CertFile == "") != (m.TLS.KeyFile == "") {
-				errs = append(errs, fmt.Errorf("%s.mariadb.tls: cert_file and key_file go together", where))
-			}
-			if m.Addr != "" && m.Socket != "" {
-				errs = append(errs, fmt.Errorf("%s.mariadb: set at most one of addr or socket", where))
-			}
-			if m.Workers < 0 {
-				errs = append(errs, fmt.Errorf("%s.mariadb.workers must not be negative", where))
-			}
-			for from, to := range m.DBMap {
-				if from == "" || to == "" || strings.ContainsAny(from+to, "/\\\x00") {
-					errs = append(errs, fmt.Errorf("%s.mariadb.db_map: %q: %q are not both database names", where, from, to))
-				}
-			}
-		}
-		if z := t.ZooKeeper; z != nil {
-			errs = append(errs, z.validateAt(where+".zookeeper")...)
+		errs = append(errs, t.Paths.validate(where+".paths")...)
+		for _, s := range t.sections(where) {
+			errs = append(errs, s.validate(s.where)...)
 		}
 	}
 	if len(errs) > 0 {

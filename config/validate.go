@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -77,32 +76,9 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("repository.encryption.recipients: %q is not an age X25519 public key (age1…)", rc))
 		}
 	}
-	names := map[string]bool{}
-	for i, p := range c.Sources.Paths {
-		where := fmt.Sprintf("sources.paths[%d]", i)
-		if err := snapshot.CheckName(where, p.Name); err != nil {
-			errs = append(errs, err)
-		}
-		if names[p.Name] {
-			errs = append(errs, fmt.Errorf("%s: name %q is used twice", where, p.Name))
-		}
-		names[p.Name] = true
-		if !filepath.IsAbs(p.Path) {
-			errs = append(errs, fmt.Errorf("%s: path %q must be absolute", where, p.Path))
-		}
-		for _, g := range p.Exclude {
-			if _, err := path.Match(g, ""); err != nil {
-				errs = append(errs, fmt.Errorf("%s: exclude pattern %q: %w", where, g, err))
-			}
-		}
+	for _, s := range c.sections() {
+		errs = append(errs, s.validate(s.where)...)
 	}
-	if m := c.Sources.MariaDB; m != nil {
-		errs = append(errs, m.validate()...)
-	}
-	if r := c.Restore.MariaDB; r != nil && r.TLS != nil && (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {
-		errs = append(errs, errors.New("restore.mariadb.tls: cert_file and key_file go together"))
-	}
-	errs = append(errs, c.validateZooKeeper()...)
 	errs = append(errs, c.validateTargets()...)
 	for _, t := range c.Tags {
 		if err := snapshot.CheckName("tag", t); err != nil {

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-zookeeper/zk"
-
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 )
 
 // ZooKeeperConn says how to reach a ZooKeeper ensemble.
@@ -60,16 +59,18 @@ type ZooKeeperRestore struct {
 	InFlight        int               `yaml:"in_flight,omitempty"`
 }
 
-func (c *Config) resolveZooKeeperSecrets(getenv func(string) string) error {
-	if z := c.Sources.ZooKeeper; z != nil && z.Auth != nil {
-		if err := resolveSecret("sources.zookeeper.auth.password", &z.Auth.Password, z.Auth.PasswordFile, "ZUULSTATE_ZOOKEEPER_PASSWORD", getenv); err != nil {
-			return err
-		}
+func (s *ZooKeeperSource) resolveSecrets(where string, getenv func(string) string) error {
+	if s == nil || s.Auth == nil {
+		return nil
 	}
-	if z := c.Restore.ZooKeeper; z != nil && z.Auth != nil {
-		return resolveSecret("restore.zookeeper.auth.password", &z.Auth.Password, z.Auth.PasswordFile, "ZUULSTATE_ZOOKEEPER_RESTORE_PASSWORD", getenv)
+	return resolveSecret(where+".auth.password", &s.Auth.Password, s.Auth.PasswordFile, "ZUULSTATE_ZOOKEEPER_PASSWORD", getenv)
+}
+
+func (r *ZooKeeperRestore) resolveSecrets(where string, getenv func(string) string) error {
+	if r == nil || r.Auth == nil {
+		return nil
 	}
-	return nil
+	return resolveSecret(where+".auth.password", &r.Auth.Password, r.Auth.PasswordFile, "ZUULSTATE_ZOOKEEPER_RESTORE_PASSWORD", getenv)
 }
 
 func (c *ZooKeeperConn) validate(where string, needServers bool) []error {
@@ -82,7 +83,7 @@ func (c *ZooKeeperConn) validate(where string, needServers bool) []error {
 			errs = append(errs, fmt.Errorf("%s.servers: %q is not host:port", where, s))
 		}
 	}
-	if c.Chroot != "" && (c.Chroot == "/" || checkZKPath(c.Chroot) != nil) {
+	if c.Chroot != "" && (c.Chroot == "/" || checkZooKeeperPath(c.Chroot) != nil) {
 		errs = append(errs, fmt.Errorf("%s.chroot %q: give an absolute path like /zuul", where, c.Chroot))
 	}
 	if c.SessionTimeout != 0 && (c.SessionTimeout < 2*time.Second || c.SessionTimeout > 10*time.Minute) {
@@ -100,42 +101,46 @@ func (c *ZooKeeperConn) validate(where string, needServers bool) []error {
 	return errs
 }
 
-func (s *ZooKeeperSource) validate() []error {
-	errs := s.ZooKeeperConn.validate("sources.zookeeper", true)
+func (s *ZooKeeperSource) validate(where string) []error {
+	if s == nil {
+		return nil
+	}
+	errs := s.ZooKeeperConn.validate(where, true)
 	if !slices.Contains([]string{"", "zuul", "all"}, s.Profile) {
-		errs = append(errs, fmt.Errorf("sources.zookeeper.profile %q: use zuul or all", s.Profile))
+		errs = append(errs, fmt.Errorf("%s.profile %q: use zuul or all", where, s.Profile))
 	}
 	for _, list := range [][]string{s.Include, s.Exclude, s.ContainerPaths} {
-		errs = append(errs, checkZKPaths("sources.zookeeper", list)...)
+		errs = append(errs, checkZooKeeperPaths(where, list)...)
 	}
 	for p, ttl := range s.TTLPaths {
-		errs = append(errs, checkZKPaths("sources.zookeeper.ttl_paths", []string{p})...)
+		errs = append(errs, checkZooKeeperPaths(where+".ttl_paths", []string{p})...)
 		if ttl <= 0 {
-			errs = append(errs, fmt.Errorf("sources.zookeeper.ttl_paths: %s needs a positive TTL", p))
+			errs = append(errs, fmt.Errorf("%s.ttl_paths: %s needs a positive TTL", where, p))
 		}
 	}
 	if s.Concurrency < 0 || s.Concurrency > 4096 {
-		errs = append(errs, fmt.Errorf("sources.zookeeper.concurrency %d: use 1 to 4096", s.Concurrency))
+		errs = append(errs, fmt.Errorf("%s.concurrency %d: use 1 to 4096", where, s.Concurrency))
 	}
 	if _, err := ParseACLs(s.ReplaceMaskedACLs); err != nil {
-		errs = append(errs, fmt.Errorf("sources.zookeeper.replace_masked_acls: %w", err))
+		errs = append(errs, fmt.Errorf("%s.replace_masked_acls: %w", where, err))
 	}
 	return errs
 }
 
-func (r *ZooKeeperRestore) validate() []error { return r.validateAt("restore.zookeeper") }
-
-// validateAt checks r, naming it where in messages (restore.zookeeper or
+// validate checks r, naming it where in messages (restore.zookeeper or
 // targets.NAME.zookeeper).
-func (r *ZooKeeperRestore) validateAt(where string) []error {
+func (r *ZooKeeperRestore) validate(where string) []error {
+	if r == nil {
+		return nil
+	}
 	errs := r.ZooKeeperConn.validate(where, false)
 	if !slices.Contains([]string{"", "dr", "dev"}, r.Profile) {
 		errs = append(errs, fmt.Errorf("%s.profile %q: use dr or dev", where, r.Profile))
 	}
-	errs = append(errs, checkZKPaths(where, r.Include)...)
-	errs = append(errs, checkZKPaths(where, r.Exclude)...)
+	errs = append(errs, checkZooKeeperPaths(where, r.Include)...)
+	errs = append(errs, checkZooKeeperPaths(where, r.Exclude)...)
 	for from, to := range r.PathMap {
-		errs = append(errs, checkZKPaths(where+".path_map", []string{from, to})...)
+		errs = append(errs, checkZooKeeperPaths(where+".path_map", []string{from, to})...)
 	}
 	if _, err := ParseACLs(r.ReplaceACLs); err != nil {
 		errs = append(errs, fmt.Errorf("%s.replace_acls: %w", where, err))
@@ -149,17 +154,17 @@ func (r *ZooKeeperRestore) validateAt(where string) []error {
 	return errs
 }
 
-func checkZKPath(p string) error {
+func checkZooKeeperPath(p string) error {
 	if p == "" || p[0] != '/' || (len(p) > 1 && p[len(p)-1] == '/') {
 		return fmt.Errorf("%q is not an absolute ZooKeeper path", p)
 	}
 	return nil
 }
 
-func checkZKPaths(where string, paths []string) []error {
+func checkZooKeeperPaths(where string, paths []string) []error {
 	var errs []error
 	for _, p := range paths {
-		if err := checkZKPath(p); err != nil {
+		if err := checkZooKeeperPath(p); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 	}
@@ -170,7 +175,7 @@ func checkZKPaths(where string, paths []string) []error {
 func ParseACLs(list []string) ([]zk.ACL, error) {
 	var out []zk.ACL
 	for _, s := range list {
-		a, err := zkconn.ParseACL(s)
+		a, err := ParseACL(s)
 		if err != nil {
 			return nil, err
 		}
@@ -179,19 +184,37 @@ func ParseACLs(list []string) ([]zk.ACL, error) {
 	return out, nil
 }
 
-// Client builds the connection settings; the password is passed on but
-// never printed.
-func (c *ZooKeeperConn) Client() (zkconn.Config, error) {
-	tlsCfg, err := c.TLS.TLSConfig()
-	if err != nil {
-		return zkconn.Config{}, err
+// ParseACL reads one ACL entry written as zkCli writes it,
+// "scheme:id:perms" with perms from "cdrwa" (the id may contain colons, as
+// digest ids do: "digest:user:hash:cdrwa"). zkconn.FormatACL writes it.
+func ParseACL(s string) (zk.ACL, error) {
+	scheme, rest, ok := strings.Cut(s, ":")
+	i := strings.LastIndex(rest, ":")
+	if !ok || scheme == "" || i < 0 {
+		return zk.ACL{}, fmt.Errorf("ACL %q: write it as scheme:id:perms, for example world:anyone:cdrwa", s)
 	}
-	out := zkconn.Config{Servers: c.Servers, Chroot: c.Chroot, SessionTimeout: c.SessionTimeout,
-		ConnectTimeout: c.ConnectTimeout, RequestTimeout: c.RequestTimeout, TLS: tlsCfg, Sessions: c.Sessions}
-	if c.Auth != nil {
-		out.DigestUser, out.DigestPassword = c.Auth.User, c.Auth.Password.Reveal()
+	id, letters := rest[:i], rest[i+1:]
+	var perms int32
+	for _, l := range letters {
+		switch l {
+		case 'c':
+			perms |= zk.PermCreate
+		case 'd':
+			perms |= zk.PermDelete
+		case 'r':
+			perms |= zk.PermRead
+		case 'w':
+			perms |= zk.PermWrite
+		case 'a':
+			perms |= zk.PermAdmin
+		default:
+			return zk.ACL{}, fmt.Errorf("ACL %q: permission %q is not one of c, d, r, w, a", s, l)
+		}
 	}
-	return out, nil
+	if perms == 0 {
+		return zk.ACL{}, fmt.Errorf("ACL %q grants nothing", s)
+	}
+	return zk.ACL{Perms: perms, Scheme: scheme, ID: id}, nil
 }
 
 // ZooKeeperTarget returns where zookeeper restores go: each connection
@@ -232,15 +255,4 @@ func (c *Config) ZooKeeperTarget() (ZooKeeperConn, ZooKeeperRestore, bool) {
 		}
 	}
 	return conn, r, len(conn.Servers) > 0
-}
-
-func (c *Config) validateZooKeeper() []error {
-	var errs []error
-	if s := c.Sources.ZooKeeper; s != nil {
-		errs = append(errs, s.validate()...)
-	}
-	if r := c.Restore.ZooKeeper; r != nil {
-		errs = append(errs, r.validate()...)
-	}
-	return errs
 }

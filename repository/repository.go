@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -22,6 +23,10 @@ import (
 
 // ErrSnapshotNotFound is returned when an id (or "latest") names no snapshot.
 var ErrSnapshotNotFound = errors.New("snapshot not found")
+
+// ErrInvalidReference is returned for a snapshot reference that is not
+// written as Resolve takes them.
+var ErrInvalidReference = errors.New("invalid snapshot reference")
 
 // Options configure a Repository.
 type Options struct {
@@ -106,10 +111,20 @@ func (r *Repository) Manifest(ctx context.Context, id string) (*snapshot.Manifes
 	return snapshot.DecodeManifest(id, data)
 }
 
-// Resolve turns "latest", a full id or a unique id prefix into an id.
+// Resolve turns "latest", "latest~N" (the Nth snapshot before the
+// latest), a full id or a unique id prefix into an id. Every command names
+// snapshots this way.
 func (r *Repository) Resolve(ctx context.Context, ref string) (string, error) {
 	if snapshot.ValidID(ref) {
 		return ref, nil
+	}
+	back := 0
+	if n, ok := strings.CutPrefix(ref, "latest~"); ok {
+		var err error
+		if back, err = strconv.Atoi(n); err != nil || back < 0 {
+			return "", fmt.Errorf("%w %q: use latest~N with N a number (latest~1 is the snapshot before the latest)", ErrInvalidReference, ref)
+		}
+		ref = "latest"
 	}
 	ids, err := r.IDs(ctx)
 	if err != nil {
@@ -119,7 +134,10 @@ func (r *Repository) Resolve(ctx context.Context, ref string) (string, error) {
 		if len(ids) == 0 {
 			return "", fmt.Errorf("%w: the repository %s holds no snapshots yet", ErrSnapshotNotFound, r.store)
 		}
-		return ids[len(ids)-1], nil
+		if back >= len(ids) {
+			return "", fmt.Errorf("%w: latest~%d: the repository holds %d snapshots", ErrSnapshotNotFound, back, len(ids))
+		}
+		return ids[len(ids)-1-back], nil
 	}
 	var match []string
 	for _, id := range ids {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"text/tabwriter"
 
@@ -66,13 +65,11 @@ func WritePlan(w io.Writer, checked []Checked, restorers []Restorer, dest map[st
 	return refused
 }
 
-// Results gathers the results of every Reporter among restorers, in
-// restore order.
+// Results gathers the results of every Reporter among restorers, in their
+// order.
 func Results(restorers []Restorer) []Result {
-	sorted := slices.Clone(restorers)
-	slices.SortStableFunc(sorted, func(a, b Restorer) int { return rank(a.Source()) - rank(b.Source()) })
 	var out []Result
-	for _, r := range sorted {
+	for _, r := range restorers {
 		if rep, ok := r.(Reporter); ok {
 			out = append(out, rep.Results()...)
 		}

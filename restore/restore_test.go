@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -14,9 +13,9 @@ import (
 
 type fakeRestorer struct{ source string }
 
-func (f fakeRestorer) Source() string                                        { return f.source }
-func (fakeRestorer) Check(context.Context, snapshot.Part) error              { return nil }
-func (fakeRestorer) Restore(context.Context, snapshot.Part, io.Reader) error { return nil }
+func (f fakeRestorer) Source() string                                       { return f.source }
+func (fakeRestorer) Check(context.Context, snapshot.Part) error             { return nil }
+func (fakeRestorer) Restore(context.Context, []snapshot.Part, Opener) error { return nil }
 
 func TestSelect(t *testing.T) {
 	m := &snapshot.Manifest{ID: "x", Parts: []snapshot.Part{
@@ -73,7 +72,7 @@ func TestInOrder(t *testing.T) {
 		parts = append(parts, snapshot.Part{Source: s, Name: fmt.Sprint(len(parts))})
 	}
 	var got []string
-	for _, p := range InOrder(parts) {
+	for _, p := range InOrder(parts, []string{"volumes", "paths", "mariadb", "zookeeper"}) {
 		got = append(got, p.Source+p.Name)
 	}
 	if want := "volumes4,paths3,mariadb2,mariadb5,zookeeper0,other1"; strings.Join(got, ",") != want {

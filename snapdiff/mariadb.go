@@ -3,17 +3,17 @@ package snapdiff
 import (
 	"encoding/json"
 
-	bmariadb "github.com/zuulstate/zuulstate/backup/mariadb"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // schemaMeta is the part of a mariadb schema part's metadata that holds
 // row counts; Tables is a pointer so data and post parts (no "tables")
 // are told apart.
 type schemaMeta struct {
-	Database       string                `json:"database"`
-	AlembicVersion string                `json:"alembic_version"`
-	Tables         *[]bmariadb.TableMeta `json:"tables"`
+	Database       string                   `json:"database"`
+	AlembicVersion string                   `json:"alembic_version"`
+	Tables         *[]mariadbpart.TableMeta `json:"tables"`
 }
 
 func schemas(m *snapshot.Manifest) (map[string]schemaMeta, []string) {

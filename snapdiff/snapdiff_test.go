@@ -15,8 +15,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 type file struct {
@@ -49,7 +49,7 @@ func tarOf(t *testing.T, files []file) []byte {
 func treeOf(t *testing.T, nodes map[string]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	e, err := bzk.NewEncoder(&b, bzk.Header{Format: 1, Roots: []string{"/"}})
+	e, err := zktree.NewEncoder(&b, zktree.Header{Format: 1, Roots: []string{"/"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,17 +58,17 @@ func treeOf(t *testing.T, nodes map[string]string) []byte {
 		paths = append(paths, p)
 	}
 	slices.SortFunc(paths, func(a, b string) int { // the order the backup writes
-		if bzk.DFSLess(a, b) {
+		if zktree.DFSLess(a, b) {
 			return -1
 		}
 		return 1
 	})
 	for _, p := range paths {
-		if _, err := e.Node(&bzk.Record{Path: p, Data: []byte(nodes[p]), ACL: zk.WorldACL(zk.PermAll)}); err != nil {
+		if _, err := e.Node(&zktree.Record{Path: p, Data: []byte(nodes[p]), ACL: zk.WorldACL(zk.PermAll)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.Close(bzk.Trailer{Nodes: int64(len(paths))}); err != nil {
+	if err := e.Close(zktree.Trailer{Nodes: int64(len(paths))}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

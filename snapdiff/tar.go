@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // diffTars compares two tar parts entry by entry: type, size, content
@@ -33,7 +33,7 @@ func tarLess(a, b string) bool {
 	case b == ".":
 		return false
 	}
-	return bzk.DFSLess(a, b)
+	return zktree.DFSLess(a, b)
 }
 
 func tarEntries(tr *tar.Reader) iterator {

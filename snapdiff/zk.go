@@ -8,25 +8,25 @@ import (
 	"io"
 	"strings"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // diffTrees compares two zookeeper tree parts: node data, ACL and kind.
 // Stats (versions, zxids, times) are not compared: they change with every
 // write and cannot be restored anyway.
 func diffTrees(ctx context.Context, ra, rb io.Reader, emit func(kind, path, detail string)) error {
-	da, err := bzk.NewDecoder(ra)
+	da, err := zktree.NewDecoder(ra)
 	if err != nil {
 		return fmt.Errorf("snapshot A: %w", err)
 	}
-	db, err := bzk.NewDecoder(rb)
+	db, err := zktree.NewDecoder(rb)
 	if err != nil {
 		return fmt.Errorf("snapshot B: %w", err)
 	}
-	return merge(ctx, ordered(znodes(da), bzk.DFSLess, "snapshot A"), ordered(znodes(db), bzk.DFSLess, "snapshot B"), bzk.DFSLess, emit)
+	return merge(ctx, ordered(znodes(da), zktree.DFSLess, "snapshot A"), ordered(znodes(db), zktree.DFSLess, "snapshot B"), zktree.DFSLess, emit)
 }
 
-func znodes(d *bzk.Decoder) iterator {
+func znodes(d *zktree.Decoder) iterator {
 	return func() (*entry, error) {
 		r, err := d.Next()
 		if err != nil {

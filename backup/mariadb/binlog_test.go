@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // TestGTIDAfterLargeBinlogEvent: once the current binlog file holds an
@@ -43,8 +44,8 @@ func TestGTIDAfterLargeBinlogEvent(t *testing.T) {
 	if err := New(Config{Addr: srv.Addr, User: srv.User, Password: srv.Password, Databases: []string{name}, Workers: 2}).Snapshot(t.Context(), sink); err != nil {
 		t.Fatal(err)
 	}
-	var m DatabaseMeta
-	if err := json.Unmarshal(sink.meta[SchemaPartName(name)], &m); err != nil {
+	var m mariadbpart.DatabaseMeta
+	if err := json.Unmarshal(sink.meta[mariadbpart.SchemaPartName(name)], &m); err != nil {
 		t.Fatal(err)
 	}
 	if m.Binlog == nil || m.Binlog.File != fn || m.Binlog.Position != uint64(pos) {
@@ -56,7 +57,7 @@ func TestGTIDAfterLargeBinlogEvent(t *testing.T) {
 	}
 }
 
-func gtidOf(b *BinlogPos) string {
+func gtidOf(b *mariadbpart.BinlogPos) string {
 	if b == nil {
 		return "<no binlog>"
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 var systemDatabases = []string{"mysql", "information_schema", "performance_schema", "sys"}
@@ -14,7 +16,7 @@ type dbInfo struct {
 	name      string
 	tables    []*tableInfo // base and system-versioned tables, by name
 	sequences []string
-	meta      DatabaseMeta
+	meta      mariadbpart.DatabaseMeta
 }
 
 type tableInfo struct {

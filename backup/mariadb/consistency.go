@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // snapshotConns are the connections that share one point in time.
@@ -16,7 +18,7 @@ type snapshotConns struct {
 	mode    string
 	workers []*sql.Conn // each inside START TRANSACTION WITH CONSISTENT SNAPSHOT
 	locker  *sql.Conn   // holds LOCK TABLES … READ on non-transactional tables, or nil
-	binlog  *BinlogPos
+	binlog  *mariadbpart.BinlogPos
 }
 
 func (sc *snapshotConns) close() {
@@ -102,7 +104,7 @@ func blockCommits(ctx context.Context, coord *sql.Conn) (unlock, mode string, er
 	_, err1 := coord.ExecContext(ctx, "BACKUP STAGE START")
 	if err1 == nil {
 		if _, err1 = coord.ExecContext(ctx, "BACKUP STAGE BLOCK_COMMIT"); err1 == nil {
-			return "BACKUP STAGE END", LockBackupStage, nil
+			return "BACKUP STAGE END", mariadbpart.LockBackupStage, nil
 		}
 		if _, err := coord.ExecContext(ctx, "BACKUP STAGE END"); err != nil {
 			return "", "", fmt.Errorf("BACKUP STAGE END: %w", err)
@@ -113,9 +115,9 @@ func blockCommits(ctx context.Context, coord *sql.Conn) (unlock, mode string, er
 	}
 	_, err2 := coord.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK")
 	if err2 == nil {
-		return "UNLOCK TABLES", LockFTWRL, nil
+		return "UNLOCK TABLES", mariadbpart.LockFTWRL, nil
 	}
-	return "", LockSingleTransaction, fmt.Errorf("BACKUP STAGE: %w; FLUSH TABLES WITH READ LOCK: %w", err1, err2)
+	return "", mariadbpart.LockSingleTransaction, fmt.Errorf("BACKUP STAGE: %w; FLUSH TABLES WITH READ LOCK: %w", err1, err2)
 }
 
 func startSnapshots(ctx context.Context, sc *snapshotConns, coord *sql.Conn, lockTables []string, logBin bool) error {
@@ -147,7 +149,7 @@ func startSnapshots(ctx context.Context, sc *snapshotConns, coord *sql.Conn, loc
 	if err != nil {
 		return fmt.Errorf("binlog position: %w", err)
 	}
-	pos := &BinlogPos{}
+	pos := &mariadbpart.BinlogPos{}
 	for _, r := range st {
 		switch r["Variable_name"] {
 		case "Binlog_snapshot_file":
@@ -165,7 +167,7 @@ func startSnapshots(ctx context.Context, sc *snapshotConns, coord *sql.Conn, loc
 	// max_allowed_packet in the same binlog file.
 	q, args := "SELECT @@GLOBAL.gtid_binlog_pos", []any(nil)
 	c := coord
-	if sc.mode == LockSingleTransaction {
+	if sc.mode == mariadbpart.LockSingleTransaction {
 		q, args, c = "SELECT BINLOG_GTID_POS(?, ?)", []any{pos.File, pos.Position}, sc.workers[0]
 	}
 	gtid, err := queryStrings(ctx, c, q, args...)

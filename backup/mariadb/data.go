@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -99,9 +100,9 @@ func queryRows(ctx context.Context, conn *sql.Conn, k *task, q string) (rows *sq
 }
 
 // dumpData streams one data part.
-func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Writer) (DataMeta, error) {
+func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Writer) (mariadbpart.DataMeta, error) {
 	t := k.t
-	meta := DataMeta{Database: t.db, Table: t.name, Chunk: k.chunk, Chunks: k.chunks, History: t.history,
+	meta := mariadbpart.DataMeta{Database: t.db, Table: t.name, Chunk: k.chunk, Chunks: k.chunks, History: t.history,
 		From: bigString(k.from), To: bigString(k.to)}
 	if k.chunks > 1 {
 		meta.Key = t.pk

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -47,8 +48,8 @@ func (a account) String() string {
 // writeGrants writes the roles and users that concern the dumped
 // databases, as grantAccounts collects them, in an order that loads: the
 // roles, the users, their privileges, the role grants, the default roles.
-func writeGrants(ctx context.Context, conn *sql.Conn, dbs []string, out io.Writer) (GrantsMeta, error) {
-	meta := GrantsMeta{Users: []string{}}
+func writeGrants(ctx context.Context, conn *sql.Conn, dbs []string, out io.Writer) (mariadbpart.GrantsMeta, error) {
+	meta := mariadbpart.GrantsMeta{Users: []string{}}
 	accounts, err := grantAccounts(ctx, conn, dbs, &meta)
 	if err != nil {
 		return meta, err
@@ -106,7 +107,7 @@ func writeGrants(ctx context.Context, conn *sql.Conn, dbs []string, out io.Write
 // or through other roles, or may grant it), and every role any of those
 // holds (so its grants load). Anonymous accounts and mariadb.sys are left
 // out.
-func grantAccounts(ctx context.Context, conn *sql.Conn, dbs []string, meta *GrantsMeta) ([]account, error) {
+func grantAccounts(ctx context.Context, conn *sql.Conn, dbs []string, meta *mariadbpart.GrantsMeta) ([]account, error) {
 	all, err := queryMaps(ctx, conn, "SELECT User, Host, is_role FROM mysql.user")
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)

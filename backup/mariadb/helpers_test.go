@@ -18,6 +18,7 @@ import (
 
 	"github.com/zuulstate/zuulstate/internal/testenv"
 	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // memSink collects parts in memory (fine for small tests).
@@ -123,9 +124,9 @@ func (s *server) loadStock(t *testing.T, part []byte) {
 func (s *server) loadAll(t *testing.T, sink *memSink, dbs ...string) {
 	t.Helper()
 	for _, d := range dbs {
-		s.loadStock(t, sink.parts[SchemaPartName(d)])
-		var m DatabaseMeta
-		if err := json.Unmarshal(sink.meta[SchemaPartName(d)], &m); err != nil {
+		s.loadStock(t, sink.parts[mariadbpart.SchemaPartName(d)])
+		var m mariadbpart.DatabaseMeta
+		if err := json.Unmarshal(sink.meta[mariadbpart.SchemaPartName(d)], &m); err != nil {
 			t.Fatal(err)
 		}
 		for _, tm := range m.Tables {
@@ -136,7 +137,7 @@ func (s *server) loadAll(t *testing.T, sink *memSink, dbs ...string) {
 				s.loadStock(t, sink.parts[p])
 			}
 		}
-		s.loadStock(t, sink.parts[PostPartName(d)])
+		s.loadStock(t, sink.parts[mariadbpart.PostPartName(d)])
 	}
 }
 

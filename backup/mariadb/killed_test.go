@@ -15,6 +15,7 @@ import (
 	"github.com/zuulstate/zuulstate/backup"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/storage/local"
 )
 
@@ -188,7 +189,7 @@ func waitFailed(t *testing.T, done <-chan error, server string) error {
 	if err == nil {
 		t.Fatal("backup succeeded")
 	}
-	if !errors.As(err, &se) || se.Source != SourceName {
+	if !errors.As(err, &se) || se.Source != mariadbpart.SourceName {
 		t.Errorf("error does not name the mariadb source: %v", err)
 	}
 	if !strings.Contains(err.Error(), "source mariadb") || !strings.Contains(err.Error(), server) {

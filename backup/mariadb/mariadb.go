@@ -18,11 +18,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/zuulstate/zuulstate/backup"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
-
-// SourceName is the source name recorded in manifests.
-const SourceName = "mariadb"
 
 // Snapshotter dumps the configured databases.
 type Snapshotter struct {
@@ -51,7 +49,7 @@ func New(cfg Config) *Snapshotter {
 }
 
 // Source returns "mariadb".
-func (s *Snapshotter) Source() string { return SourceName }
+func (s *Snapshotter) Source() string { return mariadbpart.SourceName }
 
 type serverInfo struct {
 	version       string
@@ -144,7 +142,7 @@ func (s *Snapshotter) Snapshot(ctx context.Context, sink backup.PartSink) error 
 		}
 	}
 	if cfg.WithGrants {
-		err := sink.WritePart(ctx, GrantsPartName, func(ctx context.Context, out io.Writer) (any, error) {
+		err := sink.WritePart(ctx, mariadbpart.GrantsPartName, func(ctx context.Context, out io.Writer) (any, error) {
 			return writeGrants(ctx, coord, names, out)
 		})
 		if err != nil {
@@ -155,7 +153,7 @@ func (s *Snapshotter) Snapshot(ctx context.Context, sink backup.PartSink) error 
 }
 
 func (s *Snapshotter) writeDatabase(ctx context.Context, conn *sql.Conn, d *dbInfo, si serverInfo, sc *snapshotConns, locked bool, sink backup.PartSink) error {
-	post := PostPartName(d.name)
+	post := mariadbpart.PostPartName(d.name)
 	err := sink.WritePart(ctx, post, func(ctx context.Context, out io.Writer) (any, error) {
 		return writePost(ctx, conn, d, post, out)
 	})
@@ -166,9 +164,9 @@ func (s *Snapshotter) writeDatabase(ctx context.Context, conn *sql.Conn, d *dbIn
 	m.Database, m.ServerVersion, m.LockMode, m.Binlog = d.name, si.version, sc.mode, sc.binlog
 	m.Sequences = d.sequences
 	m.NonTransactionalLocked = locked && len(m.NonTransactional) > 0
-	m.Tables = []TableMeta{}
+	m.Tables = []mariadbpart.TableMeta{}
 	for _, t := range d.tables {
-		m.Tables = append(m.Tables, TableMeta{Name: t.name, Engine: t.engine, Rows: t.rows, Parts: t.parts,
+		m.Tables = append(m.Tables, mariadbpart.TableMeta{Name: t.name, Engine: t.engine, Rows: t.rows, Parts: t.parts,
 			SystemVersioned: t.versioned, History: t.history})
 		if t.alembic != "" {
 			m.AlembicVersion = t.alembic
@@ -177,7 +175,7 @@ func (s *Snapshotter) writeDatabase(ctx context.Context, conn *sql.Conn, d *dbIn
 			m.Warnings = append(m.Warnings, "table "+t.name+": system-versioning history not dumped (server lacks system_versioning_insert_history)")
 		}
 	}
-	schema := SchemaPartName(d.name)
+	schema := mariadbpart.SchemaPartName(d.name)
 	return sink.WritePart(ctx, schema, func(ctx context.Context, out io.Writer) (any, error) {
 		return *m, writeSchema(ctx, conn, d, schema, out)
 	})

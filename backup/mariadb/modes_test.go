@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 func TestErrors(t *testing.T) {
@@ -51,12 +53,12 @@ func TestSingleTransactionLockAndGrants(t *testing.T) {
 	if err := New(cfg).Snapshot(t.Context(), sink); err != nil {
 		t.Fatal(err)
 	}
-	var m DatabaseMeta
-	if err := json.Unmarshal(sink.meta[SchemaPartName(db)], &m); err != nil {
+	var m mariadbpart.DatabaseMeta
+	if err := json.Unmarshal(sink.meta[mariadbpart.SchemaPartName(db)], &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.LockMode != LockSingleTransaction || !m.NonTransactionalLocked || m.Tables[0].Rows != 2 || m.Tables[1].Rows != 1 {
-		t.Errorf("meta: %s", sink.meta[SchemaPartName(db)])
+	if m.LockMode != mariadbpart.LockSingleTransaction || !m.NonTransactionalLocked || m.Tables[0].Rows != 2 || m.Tables[1].Rows != 1 {
+		t.Errorf("meta: %s", sink.meta[mariadbpart.SchemaPartName(db)])
 	}
 
 	cfg = prod.config(db)
@@ -65,17 +67,17 @@ func TestSingleTransactionLockAndGrants(t *testing.T) {
 	if err := New(cfg).Snapshot(t.Context(), sink); err != nil {
 		t.Fatal(err)
 	}
-	json.Unmarshal(sink.meta[SchemaPartName(db)], &m) //nolint:errcheck // checked above
-	if m.LockMode != LockBackupStage || !m.NonTransactionalLocked {
-		t.Errorf("meta: %s", sink.meta[SchemaPartName(db)])
+	json.Unmarshal(sink.meta[mariadbpart.SchemaPartName(db)], &m) //nolint:errcheck // checked above
+	if m.LockMode != mariadbpart.LockBackupStage || !m.NonTransactionalLocked {
+		t.Errorf("meta: %s", sink.meta[mariadbpart.SchemaPartName(db)])
 	}
-	g := string(sink.parts[GrantsPartName])
+	g := string(sink.parts[mariadbpart.GrantsPartName])
 	if !strings.Contains(g, "CREATE USER IF NOT EXISTS `"+user+"`@`%`") || !strings.Contains(g, "ON `"+db+"`.`a` TO") ||
 		strings.Contains(g, "GRANT USAGE ON *.* TO `"+user+"`@`%` IDENTIFIED") {
 		t.Errorf("grants part:\n%s", g)
 	}
 	dev.loadAll(t, sink, db)
-	dev.loadStock(t, sink.parts[GrantsPartName])
+	dev.loadStock(t, sink.parts[mariadbpart.GrantsPartName])
 	if got := dev.strings(t, "SHOW GRANTS FOR "+user+"@'%'"); len(got) != 3 {
 		t.Errorf("grants on dev: %v", got)
 	}

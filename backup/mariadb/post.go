@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -15,8 +16,8 @@ import (
 // and procedures (views may call functions), views in dependency order,
 // triggers, events. Each object
 // is preceded by the sql_mode and character set it was created with.
-func writePost(ctx context.Context, conn *sql.Conn, d *dbInfo, part string, out io.Writer) (PostMeta, error) {
-	meta := PostMeta{Database: d.name}
+func writePost(ctx context.Context, conn *sql.Conn, d *dbInfo, part string, out io.Writer) (mariadbpart.PostMeta, error) {
+	meta := mariadbpart.PostMeta{Database: d.name}
 	w := sqlstream.NewWriter(out, partHeader(d.name, part))
 	for _, s := range []string{"/*!40101 SET NAMES utf8mb4 */", loadSession, "USE " + sqlstream.QuoteIdent(d.name)} {
 		if err := w.Statement(s); err != nil {

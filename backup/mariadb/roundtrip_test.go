@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 func tortureSchema(db string) []string {
@@ -108,11 +110,11 @@ func TestRoundTrip(t *testing.T) {
 	if err := New(cfg).Snapshot(ctx, sink); err != nil {
 		t.Fatal(err)
 	}
-	var m DatabaseMeta
-	if err := json.Unmarshal(sink.meta[SchemaPartName(db)], &m); err != nil {
+	var m mariadbpart.DatabaseMeta
+	if err := json.Unmarshal(sink.meta[mariadbpart.SchemaPartName(db)], &m); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("schema meta: %s", sink.meta[SchemaPartName(db)])
+	t.Logf("schema meta: %s", sink.meta[mariadbpart.SchemaPartName(db)])
 	if m.AlembicVersion != "abc123" || m.LockMode == "" || !slices.Contains(m.NonTransactional, "my") {
 		t.Errorf("meta: %+v", m)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zuulstate/zuulstate/backup"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // readmeLoadScript returns the shell commands the README documents for
@@ -91,7 +92,7 @@ func TestStockClientLoad(t *testing.T) {
 		"export MYSQL_PWD=…    # never on the command line\n", "",
 		"REPOSITORY", dir,
 		"<id>", m.ID,
-		"zuul.", NameComponent(name) + ".",
+		"zuul.", mariadbpart.NameComponent(name) + ".",
 		"HOST", host,
 		"PORT", port,
 		"USER", dc.User,

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/zuulstate/zuulstate/backup"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -31,7 +32,7 @@ func planTasks(ctx context.Context, conn *sql.Conn, dbs []*dbInfo, chunkRows int
 			}
 			n := len(bounds) + 1
 			for i := range n {
-				k := &task{t: t, chunk: i, chunks: n, part: DataPartName(t.db, t.name, i)}
+				k := &task{t: t, chunk: i, chunks: n, part: mariadbpart.DataPartName(t.db, t.name, i)}
 				if i > 0 {
 					k.from = bounds[i-1]
 				}

@@ -10,10 +10,8 @@ import (
 
 	"github.com/zuulstate/zuulstate/backup"
 	"github.com/zuulstate/zuulstate/dirtar"
+	"github.com/zuulstate/zuulstate/source/paths/pathspart"
 )
-
-// SourceName is the source name recorded in manifests.
-const SourceName = "paths"
 
 // Item is one directory to back up.
 type Item struct {
@@ -22,20 +20,13 @@ type Item struct {
 	Exclude []string
 }
 
-// Meta is recorded in the manifest for each part.
-type Meta struct {
-	Path    string            `json:"path"`
-	Exclude []string          `json:"exclude,omitempty"`
-	Stats   dirtar.WriteStats `json:"stats"`
-}
-
 // Snapshotter backs up host directories.
 type Snapshotter struct{ Items []Item }
 
 var _ backup.Snapshotter = (*Snapshotter)(nil)
 
 // Source returns "paths".
-func (s *Snapshotter) Source() string { return SourceName }
+func (s *Snapshotter) Source() string { return pathspart.SourceName }
 
 // Snapshot checks every directory first, so a typo fails the run before
 // anything is written, then streams each one as a tar part.
@@ -55,7 +46,7 @@ func (s *Snapshotter) Snapshot(ctx context.Context, sink backup.PartSink) error 
 	for _, it := range s.Items {
 		err := sink.WritePart(ctx, it.Name, func(ctx context.Context, w io.Writer) (any, error) {
 			stats, err := dirtar.Write(ctx, w, it.Path, dirtar.WriteOptions{Exclude: it.Exclude})
-			return Meta{Path: it.Path, Exclude: it.Exclude, Stats: stats}, err
+			return pathspart.Meta{Path: it.Path, Exclude: it.Exclude, Stats: stats}, err
 		})
 		if err != nil {
 			return err

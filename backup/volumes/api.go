@@ -8,8 +8,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/dirtar"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // copyAPI streams the item through a never-started helper container: the
@@ -20,7 +21,7 @@ func (s *Snapshotter) copyAPI(ctx context.Context, eng *engine.Engine, it *item,
 		return dirtar.WriteStats{}, err
 	}
 	m := engine.Mount{Bind: it.path, ReadOnly: true}
-	if it.kind == KindVolume {
+	if it.kind == volumespart.KindVolume {
 		m = engine.Mount{Volume: it.vol.Name, ReadOnly: true}
 	}
 	h, err := eng.CreateHelper(ctx, img, m, []string{engine.HelperBinaryPath}, false)

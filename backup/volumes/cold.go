@@ -9,7 +9,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // ref names a container.
@@ -23,10 +24,10 @@ type stopper struct {
 	api     engine.API
 	timeout time.Duration
 	log     *slog.Logger
-	owner   string      // this run's engine.LabelOwner, recorded in stop marks
-	all     []*StopMeta // in stop order
-	pending []*StopMeta // stopped and not started again
-	marks   map[*StopMeta]string
+	owner   string                  // this run's engine.LabelOwner, recorded in stop marks
+	all     []*volumespart.StopMeta // in stop order
+	pending []*volumespart.StopMeta // stopped and not started again
+	marks   map[*volumespart.StopMeta]string
 }
 
 // stop stops each container that is still running, in order. On error
@@ -42,13 +43,13 @@ func (s *stopper) stop(ctx context.Context, refs []ref) error {
 			continue // stopped meanwhile by someone else: leave it so
 		}
 		s.log.Info("stopping container for a cold copy", "container", r.name, "timeout", s.timeout)
-		rec := &StopMeta{Container: r.name, ID: r.id, StoppedAt: time.Now().UTC()}
+		rec := &volumespart.StopMeta{Container: r.name, ID: r.id, StoppedAt: time.Now().UTC()}
 		mark, err := markStop(ctx, s.api, s.owner, rec)
 		if err != nil {
 			return err // nothing stopped yet: a stop without a mark could outlive a kill
 		}
 		if s.marks == nil {
-			s.marks = map[*StopMeta]string{}
+			s.marks = map[*volumespart.StopMeta]string{}
 		}
 		s.marks[rec] = mark
 		if err := s.api.ContainerStop(ctx, r.id, container.StopOptions{Timeout: &secs}); err != nil {
@@ -69,14 +70,14 @@ func (s *stopper) stop(ctx context.Context, refs []ref) error {
 // into one error telling the operator what to start by hand.
 func (s *stopper) restart(ctx context.Context) error {
 	var errs []error
-	var still []*StopMeta
+	var still []*volumespart.StopMeta
 	for i := len(s.pending) - 1; i >= 0; i-- {
 		rec := s.pending[i]
 		// The engine answers 304, which the client takes as success, for
 		// a container someone else started meanwhile.
 		if err := s.api.ContainerStart(ctx, rec.ID, container.StartOptions{}); err != nil {
 			errs = append(errs, fmt.Errorf("container %s was stopped for a cold copy and could not be started again: %w (start it by hand: docker start %s)", rec.Container, err, rec.Container))
-			still = append([]*StopMeta{rec}, still...)
+			still = append([]*volumespart.StopMeta{rec}, still...)
 			continue
 		}
 		unmarkStop(ctx, s.api, s.marks[rec], s.log)
@@ -89,8 +90,8 @@ func (s *stopper) restart(ctx context.Context) error {
 }
 
 // records returns copies of what was stopped so far.
-func (s *stopper) records() []StopMeta {
-	out := make([]StopMeta, 0, len(s.all))
+func (s *stopper) records() []volumespart.StopMeta {
+	out := make([]volumespart.StopMeta, 0, len(s.all))
 	for _, r := range s.all {
 		out = append(out, *r)
 	}

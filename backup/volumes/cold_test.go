@@ -15,8 +15,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // fakeAPI records container stops and starts; everything else panics
@@ -77,7 +78,7 @@ func coldGroup(t *testing.T) (*Snapshotter, *engine.Engine, *fakeAPI, *group) {
 	}
 	refs := []ref{{"a", "a"}, {"b", "b"}, {"c", "c"}}
 	f := &fakeAPI{running: map[string]bool{"a": true, "b": true, "c": true}, startErr: map[string]error{}}
-	it := &item{part: "p", kind: KindBind, path: dir, way: WayDirect, stop: true, toStop: refs}
+	it := &item{part: "p", kind: volumespart.KindBind, path: dir, way: volumespart.WayDirect, stop: true, toStop: refs}
 	return New(Config{}), engine.New(f, "unix:///fake.sock", nil), f, &group{items: []*item{it}, stop: refs}
 }
 
@@ -102,7 +103,7 @@ func checkRestarted(t *testing.T, f *fakeAPI) {
 
 func TestColdCopyRestartsInReverseOrder(t *testing.T) {
 	s, eng, f, g := coldGroup(t)
-	var meta Meta
+	var meta volumespart.Meta
 	sink := sinkFunc(func(ctx context.Context, _ string, produce repository.Produce) error {
 		for id, run := range f.running {
 			if run {
@@ -110,14 +111,14 @@ func TestColdCopyRestartsInReverseOrder(t *testing.T) {
 			}
 		}
 		m, err := produce(ctx, io.Discard)
-		meta, _ = m.(Meta)
+		meta, _ = m.(volumespart.Meta)
 		return err
 	})
 	if err := s.copyGroup(t.Context(), eng, g, sink); err != nil {
 		t.Fatal(err)
 	}
 	checkRestarted(t, f)
-	if meta.Copy != CopyCold || len(meta.Stopped) != 3 {
+	if meta.Copy != volumespart.CopyCold || len(meta.Stopped) != 3 {
 		t.Fatalf("meta = %+v, want a cold copy with 3 stopped containers", meta)
 	}
 	for _, st := range meta.Stopped {

@@ -13,9 +13,10 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/internal/voltest"
 	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // writerVolume is a volume with 64 MiB of data that a running writer
@@ -49,14 +50,14 @@ func TestColdCopyRealContainer(t *testing.T) {
 				labels = map[string]string{LabelStop: "true"}
 			}
 			vol, id := writerVolume(t, eng, labels)
-			var meta Meta
+			var meta volumespart.Meta
 			err := runSnapshot(t, eng, Config{Volumes: []VolumeSel{{Name: vol, Stop: how == "config"}}},
 				func(ctx context.Context, _ string, produce repository.Produce) error {
 					if voltest.Running(t, eng, id) {
 						t.Error("the writer runs during a cold copy")
 					}
 					m, err := produce(ctx, io.Discard)
-					meta, _ = m.(Meta)
+					meta, _ = m.(volumespart.Meta)
 					return err
 				})
 			if err != nil {
@@ -65,7 +66,7 @@ func TestColdCopyRealContainer(t *testing.T) {
 			if !voltest.Running(t, eng, id) {
 				t.Error("the writer was not started again")
 			}
-			if meta.Copy != CopyCold || len(meta.Stopped) != 1 || meta.Stopped[0].StartedAt.IsZero() || meta.Stopped[0].ID != id {
+			if meta.Copy != volumespart.CopyCold || len(meta.Stopped) != 1 || meta.Stopped[0].StartedAt.IsZero() || meta.Stopped[0].ID != id {
 				t.Errorf("meta = %+v, want one stop record of the writer with its start", meta)
 			}
 		})
@@ -101,16 +102,16 @@ func TestColdCopyRealContainer(t *testing.T) {
 func TestHotCopy(t *testing.T) {
 	eng := voltest.Engine(t)
 	vol, id := writerVolume(t, eng, nil)
-	var meta Meta
+	var meta volumespart.Meta
 	err := runSnapshot(t, eng, Config{Volumes: []VolumeSel{{Name: vol}}}, func(ctx context.Context, _ string, produce repository.Produce) error {
 		m, err := produce(ctx, io.Discard)
-		meta, _ = m.(Meta)
+		meta, _ = m.(volumespart.Meta)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta.Copy != CopyHot || len(meta.Writers) != 1 || len(meta.Stopped) != 0 || !voltest.Running(t, eng, id) {
+	if meta.Copy != volumespart.CopyHot || len(meta.Writers) != 1 || len(meta.Stopped) != 0 || !voltest.Running(t, eng, id) {
 		t.Errorf("meta = %+v, want a hot copy naming the running writer", meta)
 	}
 	t.Logf("hot copy: %d files changed, %d vanished", meta.Stats.Changed, meta.Stats.Vanished)
@@ -147,7 +148,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("direct impossible", func(t *testing.T) {
 		vol, _ := voltest.Volume(t, eng, volume.CreateOptions{DriverOpts: map[string]string{"type": "tmpfs", "device": "tmpfs"}})
-		err := runSnapshot(t, eng, Config{Mode: ModeDirect, Volumes: []VolumeSel{{Name: vol}}}, discard)
+		err := runSnapshot(t, eng, Config{Mode: volumespart.ModeDirect, Volumes: []VolumeSel{{Name: vol}}}, discard)
 		if err == nil || !strings.Contains(err.Error(), "mode direct") {
 			t.Fatalf("err = %v, want a mode direct refusal", err)
 		}

@@ -11,15 +11,16 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/dirtar"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // partName is the volume's name (Docker allows only characters that part
 // names allow), or "bind.<path with / as _>" for a bind path.
 func partName(it *item) string {
-	if it.kind == KindVolume {
+	if it.kind == volumespart.KindVolume {
 		return it.vol.Name
 	}
 	var b strings.Builder
@@ -122,18 +123,18 @@ func (s *Snapshotter) chooseWay(eng *engine.Engine, it *item) error {
 	}
 	why := directBlocker(eng, it)
 	switch {
-	case mode == ModeAPI:
-		it.way = WayAPI
+	case mode == volumespart.ModeAPI:
+		it.way = volumespart.WayAPI
 	case why == nil:
-		it.way = WayDirect
-	case mode == ModeDirect:
+		it.way = volumespart.WayDirect
+	case mode == volumespart.ModeDirect:
 		return fmt.Errorf("%s %s: mode direct: %w (use mode api or auto)", it.kind, it.name(), why)
 	default:
 		s.cfg.Log.Info("using the engine API", "part", it.part, "reason", why.Error())
-		it.way = WayAPI
+		it.way = volumespart.WayAPI
 	}
-	if it.way == WayAPI {
-		it.lost = LostByAPI
+	if it.way == volumespart.WayAPI {
+		it.lost = volumespart.LostByAPI
 	}
 	return nil
 }
@@ -143,7 +144,7 @@ func directBlocker(eng *engine.Engine, it *item) error {
 	switch {
 	case !eng.Local():
 		return fmt.Errorf("the engine at %s is not on this machine", eng.Host)
-	case it.kind == KindVolume && (it.vol.Driver != "local" || len(it.vol.Options) > 0):
+	case it.kind == volumespart.KindVolume && (it.vol.Driver != "local" || len(it.vol.Options) > 0):
 		return errors.New("the volume is mounted by its driver only while a container uses it")
 	}
 	d, err := os.Open(it.path)
@@ -158,16 +159,16 @@ func directBlocker(eng *engine.Engine, it *item) error {
 }
 
 // meta is the manifest record of a copied item.
-func (it *item) meta(eng *engine.Engine, stats dirtar.WriteStats, stopped []StopMeta) Meta {
-	m := Meta{
+func (it *item) meta(eng *engine.Engine, stats dirtar.WriteStats, stopped []volumespart.StopMeta) volumespart.Meta {
+	m := volumespart.Meta{
 		Kind: it.kind, Mounts: it.mounts, Way: it.way, Lost: it.lost, Exclude: it.exclude,
 		Copy: it.copyKind(), Stopped: stopped, Stats: stats, Engine: eng.Version,
 	}
-	if it.copyKind() == CopyHot {
+	if it.copyKind() == volumespart.CopyHot {
 		m.Writers = it.writers
 	}
-	if it.kind == KindVolume {
-		m.Volume = &VolumeMeta{Name: it.vol.Name, Driver: it.vol.Driver, DriverOpts: it.vol.Options, Labels: it.vol.Labels}
+	if it.kind == volumespart.KindVolume {
+		m.Volume = &volumespart.VolumeMeta{Name: it.vol.Name, Driver: it.vol.Driver, DriverOpts: it.vol.Options, Labels: it.vol.Labels}
 	} else {
 		m.Path = it.path
 	}

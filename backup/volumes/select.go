@@ -13,7 +13,8 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // item is one part to write: a volume or a bind path, with everything
@@ -28,13 +29,13 @@ type item struct {
 	mode    string
 	way     string
 	lost    []string
-	mounts  []MountMeta
+	mounts  []volumespart.MountMeta
 	toStop  []ref
 	writers []string
 }
 
 func (it *item) name() string {
-	if it.kind == KindVolume {
+	if it.kind == volumespart.KindVolume {
 		return it.vol.Name
 	}
 	return it.path
@@ -44,9 +45,9 @@ func (it *item) key() string { return it.kind + ":" + it.name() }
 
 func (it *item) copyKind() string {
 	if it.stop || len(it.toStop) > 0 {
-		return CopyCold
+		return volumespart.CopyCold
 	}
-	return CopyHot
+	return volumespart.CopyHot
 }
 
 // resolve turns the configuration into items, each volume or bind path
@@ -73,7 +74,7 @@ func (s *Snapshotter) resolve(ctx context.Context, eng *engine.Engine) ([]*item,
 		}
 		for i := range vols {
 			v := &vols[i]
-			it := &item{kind: KindVolume, vol: v, path: v.Mountpoint, exclude: sel.Exclude, mode: sel.Mode,
+			it := &item{kind: volumespart.KindVolume, vol: v, path: v.Mountpoint, exclude: sel.Exclude, mode: sel.Mode,
 				stop: sel.Stop || v.Labels[LabelStop] == "true"}
 			if err := add(it); err != nil {
 				return nil, err
@@ -150,10 +151,10 @@ func (s *Snapshotter) containerItems(ctx context.Context, eng *engine.Engine, se
 			if err != nil {
 				return nil, eng.Wrap(err, "inspect volume "+m.Name+" of container "+sel.Name)
 			}
-			it.kind, it.vol, it.path = KindVolume, &v, v.Mountpoint
+			it.kind, it.vol, it.path = volumespart.KindVolume, &v, v.Mountpoint
 			it.stop = it.stop || v.Labels[LabelStop] == "true"
 		case mount.TypeBind:
-			it.kind, it.path = KindBind, filepath.Clean(m.Source)
+			it.kind, it.path = volumespart.KindBind, filepath.Clean(m.Source)
 		default:
 			continue // tmpfs and others hold nothing that outlives the container
 		}
@@ -180,7 +181,7 @@ func (s *Snapshotter) users(it *item, all []container.Summary) {
 			if !ok {
 				continue
 			}
-			it.mounts = append(it.mounts, MountMeta{Container: name, Destination: m.Destination, ReadWrite: m.RW, Sub: sub})
+			it.mounts = append(it.mounts, volumespart.MountMeta{Container: name, Destination: m.Destination, ReadWrite: m.RW, Sub: sub})
 			if !running || (len(self) >= 12 && strings.HasPrefix(c.ID, self)) {
 				continue // never stop the container zuulstate runs in
 			}
@@ -199,7 +200,7 @@ func (s *Snapshotter) users(it *item, all []container.Summary) {
 // matches reports whether a container mount uses the item: the same
 // volume, or a bind path equal to, below or above the item's path.
 func (it *item) matches(m container.MountPoint) (sub string, ok bool) {
-	if it.kind == KindVolume {
+	if it.kind == volumespart.KindVolume {
 		return "", m.Type == mount.TypeVolume && m.Name == it.vol.Name
 	}
 	if m.Type != mount.TypeBind {

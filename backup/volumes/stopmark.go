@@ -13,7 +13,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // A run that is killed (SIGKILL, OOM, power loss) between stopping a
@@ -37,7 +38,7 @@ const (
 
 // markStop records on the engine that the run with owner is about to stop
 // the container in rec, and returns the mark's name.
-func markStop(ctx context.Context, api engine.API, owner string, rec *StopMeta) (string, error) {
+func markStop(ctx context.Context, api engine.API, owner string, rec *volumespart.StopMeta) (string, error) {
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	name := stopMarkPrefix + short(rec.ID) + "-" + hex.EncodeToString(rnd[:])

@@ -11,8 +11,8 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
 )
 
 // The fake's stop marks: volumes by name, in a map made on first use.

@@ -16,18 +16,9 @@ import (
 	"time"
 
 	"github.com/zuulstate/zuulstate/backup"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/dirtar"
-)
-
-// SourceName is the source name recorded in manifests.
-const SourceName = "volumes"
-
-// Modes choose the way to the bytes.
-const (
-	ModeAuto   = "auto" // direct when the mountpoint is readable here
-	ModeDirect = "direct"
-	ModeAPI    = "api"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // LabelStop on a volume or container asks for cold copies ("true").
@@ -76,13 +67,13 @@ func New(cfg Config) *Snapshotter {
 		cfg.StopTimeout = 30 * time.Second
 	}
 	if cfg.Mode == "" {
-		cfg.Mode = ModeAuto
+		cfg.Mode = volumespart.ModeAuto
 	}
 	return &Snapshotter{cfg: cfg}
 }
 
 // Source returns "volumes".
-func (s *Snapshotter) Source() string { return SourceName }
+func (s *Snapshotter) Source() string { return volumespart.SourceName }
 
 // Snapshot resolves the whole selection first (a missing volume or
 // container fails the run before anything is stopped or written), then
@@ -171,7 +162,7 @@ func (s *Snapshotter) copyItem(ctx context.Context, eng *engine.Engine, it *item
 	s.cfg.Log.Info("copying", "part", it.part, "kind", it.kind, "way", it.way, "copy", it.copyKind())
 	var stats dirtar.WriteStats
 	var err error
-	if it.way == WayDirect {
+	if it.way == volumespart.WayDirect {
 		stats, err = dirtar.Write(ctx, w, it.path, dirtar.WriteOptions{Exclude: it.exclude})
 	} else {
 		stats, err = s.copyAPI(ctx, eng, it, w)

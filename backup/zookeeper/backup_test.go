@@ -8,8 +8,9 @@ import (
 	"time"
 
 	. "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 func TestTortureBackup(t *testing.T) {
@@ -29,19 +30,19 @@ func TestTortureBackup(t *testing.T) {
 			tt := zktest.BuildTorture(t, c, 20000)
 			want := zktest.Dump(t, c, "/t")
 
-			sink := &zktest.Sink{Source: SourceName}
-			s := New(Config{Conn: cfg, Profile: ProfileZuul, Include: []string{"/t"}, Containers: tt.Containers, TTLs: tt.TTLs})
+			sink := &zktest.Sink{Source: zktree.SourceName}
+			s := New(Config{Conn: cfg, Profile: zktree.ProfileZuul, Include: []string{"/t"}, Containers: tt.Containers, TTLs: tt.TTLs})
 			start := time.Now()
 			if err := s.Snapshot(t.Context(), sink); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("backup of %d nodes took %v", len(want), time.Since(start))
 			recs, d := records(t, sink)
-			var got []*Node
+			var got []*zktree.Node
 			for _, r := range recs {
-				got = append(got, &Node{Path: r.Path, Data: r.Data, ACL: r.ACL, Stat: r.Stat})
+				got = append(got, &zktree.Node{Path: r.Path, Data: r.Data, ACL: r.ACL, Stat: r.Stat})
 				switch {
-				case r.Path == "/t/cont" && r.Kind != KindContainer, r.Path == "/t/ttl" && (r.Kind != KindTTL || r.TTL != time.Hour):
+				case r.Path == "/t/cont" && r.Kind != zktree.KindContainer, r.Path == "/t/ttl" && (r.Kind != zktree.KindTTL || r.TTL != time.Hour):
 					t.Errorf("%s: kind %d ttl %v", r.Path, r.Kind, r.TTL)
 				case tt.IsEphemeral(r.Path):
 					t.Errorf("ephemeral %s recorded", r.Path)
@@ -57,8 +58,8 @@ func TestTortureBackup(t *testing.T) {
 			if m.ZxidBefore == 0 || m.ZxidAfter < m.ZxidBefore || m.ChangedDuringWalk != 0 {
 				t.Fatalf("fence: %+v", m)
 			}
-			i := slices.IndexFunc(recs, func(r *Record) bool { return r.Path == "/t/seq" })
-			if recs[i].Seq != 11 || !bytes.Equal(recs[slices.IndexFunc(recs, func(r *Record) bool { return r.Path == "/t/nil" })].Data, nil) {
+			i := slices.IndexFunc(recs, func(r *zktree.Record) bool { return r.Path == "/t/seq" })
+			if recs[i].Seq != 11 || !bytes.Equal(recs[slices.IndexFunc(recs, func(r *zktree.Record) bool { return r.Path == "/t/nil" })].Data, nil) {
 				t.Fatalf("/t/seq counter %d, want 11", recs[i].Seq)
 			}
 		})

@@ -8,8 +8,9 @@ import (
 	"time"
 
 	. "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // Writes made while the tree is read are detected and reported: the walk
@@ -44,7 +45,7 @@ func TestWritesDuringWalk(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	sink := &zktest.Sink{Source: SourceName}
+	sink := &zktest.Sink{Source: zktree.SourceName}
 	err := s.Snapshot(t.Context(), sink)
 	close(stop)
 	wg.Wait()
@@ -95,7 +96,7 @@ func TestConnectionLossDuringWalk(t *testing.T) {
 			}
 		})
 	})
-	sink := &zktest.Sink{Source: SourceName}
+	sink := &zktest.Sink{Source: zktree.SourceName}
 	err := s.Snapshot(t.Context(), sink)
 	close(stop)
 	wg.Wait()
@@ -103,9 +104,9 @@ func TestConnectionLossDuringWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs, _ := records(t, sink)
-	var got []*Node
+	var got []*zktree.Node
 	for _, r := range recs {
-		got = append(got, &Node{Path: r.Path, Data: r.Data, ACL: r.ACL, Stat: r.Stat})
+		got = append(got, &zktree.Node{Path: r.Path, Data: r.Data, ACL: r.ACL, Stat: r.Stat})
 	}
 	if diff := zktest.Diff(want, zktest.Relative(got, "/nodepool")); len(diff) > 0 {
 		t.Fatalf("walk with dropped connections differs:\n%s", strings.Join(diff, "\n"))

@@ -8,8 +8,9 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	. "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // A reader without ADMIN sees digest ACLs masked; storing them would make
@@ -24,13 +25,13 @@ func TestMaskedDigestACL(t *testing.T) {
 
 	anon := srv.Config(t, chroot)
 	anon.DigestUser, anon.DigestPassword = "", ""
-	err := New(Config{Conn: anon}).Snapshot(t.Context(), &zktest.Sink{Source: SourceName})
+	err := New(Config{Conn: anon}).Snapshot(t.Context(), &zktest.Sink{Source: zktree.SourceName})
 	if !errors.Is(err, ErrMaskedACL) || !strings.Contains(err.Error(), "/keystorage/k") || !strings.Contains(err.Error(), `"`+zktest.DigestUser+`"`) {
 		t.Fatalf("got %v, want a masked ACL error naming the node and the user", err)
 	}
 
 	repl := zk.ACL{Perms: zk.PermAll, Scheme: "world", ID: "anyone"}
-	sink := &zktest.Sink{Source: SourceName}
+	sink := &zktest.Sink{Source: zktree.SourceName}
 	if err := New(Config{Conn: anon, ReplaceMaskedACLs: []zk.ACL{repl}}).Snapshot(t.Context(), sink); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestMaskedDigestACL(t *testing.T) {
 	}
 
 	// With the digest user's auth the real hash is stored.
-	sink = &zktest.Sink{Source: SourceName}
+	sink = &zktest.Sink{Source: zktree.SourceName}
 	if err := New(Config{Conn: srv.Config(t, chroot)}).Snapshot(t.Context(), sink); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestNoAuthSubtree(t *testing.T) {
 		{Path: "/nodepool/secret/below", ACL: []zk.ACL{zktest.DigestACL()}}})
 	anon := srv.Config(t, chroot)
 	anon.DigestUser = ""
-	err := New(Config{Conn: anon}).Snapshot(t.Context(), &zktest.Sink{Source: SourceName})
+	err := New(Config{Conn: anon}).Snapshot(t.Context(), &zktest.Sink{Source: zktree.SourceName})
 	if !errors.Is(err, zk.ErrNoAuth) || !strings.Contains(err.Error(), "/nodepool/secret") || !strings.Contains(err.Error(), "auth") {
 		t.Fatalf("got %v, want a permission error naming /nodepool/secret", err)
 	}
@@ -81,7 +82,7 @@ func TestConnectionErrors(t *testing.T) {
 			cfg := tlsSrv.Config(t, "")
 			cfg.ConnectTimeout = 3e9
 			tc.edit(&cfg)
-			err := New(Config{Conn: cfg}).Snapshot(t.Context(), &zktest.Sink{Source: SourceName})
+			err := New(Config{Conn: cfg}).Snapshot(t.Context(), &zktest.Sink{Source: zktree.SourceName})
 			for _, w := range tc.want {
 				if err == nil || !strings.Contains(err.Error(), w) {
 					t.Fatalf("got %v, want it to mention %q", err, w)

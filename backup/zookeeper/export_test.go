@@ -1,6 +1,6 @@
 package zookeeper
 
-import "github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+import "github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
 
 // SetAfterFence makes s run f right after it read the first zxid fence.
 func SetAfterFence(s *Snapshotter, f func()) { s.afterFence = f }

@@ -7,14 +7,14 @@ import (
 	"io"
 	"testing"
 
-	. "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
-func treeMeta(t *testing.T, s *zktest.Sink) TreeMeta {
+func treeMeta(t *testing.T, s *zktest.Sink) zktree.TreeMeta {
 	t.Helper()
-	p, _ := s.Part(TreePart)
-	var m TreeMeta
+	p, _ := s.Part(zktree.TreePart)
+	var m zktree.TreeMeta
 	if err := json.Unmarshal(p.Meta, &m); err != nil {
 		t.Fatal(err)
 	}
@@ -22,14 +22,14 @@ func treeMeta(t *testing.T, s *zktest.Sink) TreeMeta {
 }
 
 // records decodes the tree part.
-func records(t *testing.T, s *zktest.Sink) ([]*Record, *Decoder) {
+func records(t *testing.T, s *zktest.Sink) ([]*zktree.Record, *zktree.Decoder) {
 	t.Helper()
-	_, data := s.Part(TreePart)
-	d, err := NewDecoder(bytes.NewReader(data))
+	_, data := s.Part(zktree.TreePart)
+	d, err := zktree.NewDecoder(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*Record
+	var out []*zktree.Record
 	for {
 		r, err := d.Next()
 		if errors.Is(err, io.EOF) {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // keyNode is one leaf under /keystorage, sent by the tree walk; done marks
@@ -22,14 +24,14 @@ const KeysRoot = "/keystorage"
 // isKeyLeaf says whether zuul-admin export-keys exports n: it walks
 // /keystorage and exports every node without children whose data parses
 // as JSON (others are logged and left out).
-func isKeyLeaf(n *Node) bool { return Under(n.Path, KeysRoot) && n.Children == 0 }
+func isKeyLeaf(n *zktree.Node) bool { return zktree.Under(n.Path, KeysRoot) && n.Children == 0 }
 
 // writeKeys writes {"keys": {path: data, …}} as zuul-admin export-keys
 // does (json.dump with Python's defaults), streaming: one leaf in memory.
 // Zuul lists children in the server's order; here they come sorted, which
 // import-keys does not care about.
 func writeKeys(ctx context.Context, out io.Writer, in <-chan keyNode, log *slog.Logger) (any, error) {
-	meta := KeysMeta{Format: "zuul-admin export-keys"}
+	meta := zktree.KeysMeta{Format: "zuul-admin export-keys"}
 	w := bufio.NewWriterSize(out, 64<<10)
 	if _, err := w.WriteString(`{"keys": {`); err != nil {
 		return nil, err
@@ -48,7 +50,7 @@ func writeKeys(ctx context.Context, out io.Writer, in <-chan keyNode, log *slog.
 		if k.done {
 			break
 		}
-		js, err := pyReencode(k.data)
+		js, err := pythonReencode(k.data)
 		if err != nil {
 			meta.Skipped = append(meta.Skipped, k.path)
 			log.Warn("keys part: node data is not JSON; zuul-admin export-keys leaves it out too", "path", k.path, "error", err)
@@ -57,7 +59,7 @@ func writeKeys(ctx context.Context, out io.Writer, in <-chan keyNode, log *slog.
 		if meta.Keys > 0 {
 			_, _ = w.WriteString(", ")
 		}
-		_, _ = w.WriteString(pyQuote(k.path))
+		_, _ = w.WriteString(pythonQuote(k.path))
 		_, _ = w.WriteString(": ")
 		if _, err := w.Write(js); err != nil {
 			return nil, err

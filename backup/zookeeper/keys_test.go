@@ -11,6 +11,7 @@ import (
 
 	. "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // exportKeys is zuul-admin export-keys (zuul/lib/keystorage.py exportKeys
@@ -50,12 +51,12 @@ func TestKeysPartMatchesZuulAdmin(t *testing.T) {
 	specs = append(specs, zktest.Spec{Path: "/keystorage/odd/null"})
 	zktest.Build(t, c, specs)
 
-	sink := &zktest.Sink{Source: SourceName}
+	sink := &zktest.Sink{Source: zktree.SourceName}
 	if err := New(Config{Conn: srv.Config(t, chroot)}).Snapshot(t.Context(), sink); err != nil {
 		t.Fatal(err)
 	}
-	kp, got := sink.Part(KeysPart)
-	var meta KeysMeta
+	kp, got := sink.Part(zktree.KeysPart)
+	var meta zktree.KeysMeta
 	if err := json.Unmarshal(kp.Meta, &meta); err != nil {
 		t.Fatal(err)
 	}

@@ -16,25 +16,36 @@ import (
 // The keys part must be byte for byte what zuul-admin export-keys writes:
 // Python's json.dump with its defaults (", " and ": " separators,
 // ensure_ascii, float repr) of the node data Python's json.loads parsed.
-// pyValue is that parse: objects keep their key order, a repeated key keeps
+// pythonValue is that parse: objects keep their key order, a repeated key keeps
 // its first place and its last value, integers keep every digit.
-type pyValue struct {
-	kind byte // '{', '[', 's' string, 'n' number text, 'l' literal
-	text string
+type pythonValue struct {
+	kind pythonKind
+	text string // string, number or literal as written
 	keys []string
-	vals []pyValue
+	vals []pythonValue
 }
 
-// pyReencode parses data as Python's json.loads would and renders it as
+// pythonKind is what a pythonValue holds.
+type pythonKind uint8
+
+const (
+	pythonObject pythonKind = iota + 1
+	pythonArray
+	pythonString
+	pythonNumber
+	pythonLiteral // true, false, null
+)
+
+// pythonReencode parses data as Python's json.loads would and renders it as
 // json.dumps would.
-func pyReencode(data []byte) ([]byte, error) {
+func pythonReencode(data []byte) ([]byte, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
 		return nil, errors.New("not UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := pyParse(dec)
+	v, err := pythonParse(dec)
 	if err != nil {
 		return nil, err
 	}
@@ -42,21 +53,24 @@ func pyReencode(data []byte) ([]byte, error) {
 		return nil, errors.New("extra data after the JSON value")
 	}
 	var b bytes.Buffer
-	if err := pyWrite(&b, v); err != nil {
+	if err := pythonWrite(&b, v); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
 }
 
-func pyParse(dec *json.Decoder) (pyValue, error) {
+func pythonParse(dec *json.Decoder) (pythonValue, error) {
 	tok, err := dec.Token()
 	if err != nil {
-		return pyValue{}, err
+		return pythonValue{}, err
 	}
 	switch t := tok.(type) {
 	case json.Delim:
-		v := pyValue{kind: byte(t)}
-		if t == '}' || t == ']' {
+		v := pythonValue{kind: pythonArray}
+		switch t {
+		case '{':
+			v.kind = pythonObject
+		case '}', ']':
 			return v, errors.New("unexpected " + t.String())
 		}
 		index := map[string]int{}
@@ -69,7 +83,7 @@ func pyParse(dec *json.Decoder) (pyValue, error) {
 				}
 				key = kt.(string)
 			}
-			item, err := pyParse(dec)
+			item, err := pythonParse(dec)
 			if err != nil {
 				return v, err
 			}
@@ -84,50 +98,50 @@ func pyParse(dec *json.Decoder) (pyValue, error) {
 		_, err := dec.Token() // closing delimiter
 		return v, err
 	case string:
-		return pyValue{kind: 's', text: t}, nil
+		return pythonValue{kind: pythonString, text: t}, nil
 	case json.Number:
-		return pyValue{kind: 'n', text: string(t)}, nil
+		return pythonValue{kind: pythonNumber, text: string(t)}, nil
 	case bool:
-		return pyValue{kind: 'l', text: strconv.FormatBool(t)}, nil
+		return pythonValue{kind: pythonLiteral, text: strconv.FormatBool(t)}, nil
 	case nil:
-		return pyValue{kind: 'l', text: "null"}, nil
+		return pythonValue{kind: pythonLiteral, text: "null"}, nil
 	}
-	return pyValue{}, fmt.Errorf("unexpected token %v", tok)
+	return pythonValue{}, fmt.Errorf("unexpected token %v", tok)
 }
 
-func pyWrite(b *bytes.Buffer, v pyValue) error {
+func pythonWrite(b *bytes.Buffer, v pythonValue) error {
 	switch v.kind {
-	case '{', '[':
-		b.WriteByte(v.kind)
+	case pythonObject, pythonArray:
+		open, end := byte('['), byte(']')
+		if v.kind == pythonObject {
+			open, end = '{', '}'
+		}
+		b.WriteByte(open)
 		for i, item := range v.vals {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			if v.kind == '{' {
-				b.WriteString(pyQuote(v.keys[i]))
+			if v.kind == pythonObject {
+				b.WriteString(pythonQuote(v.keys[i]))
 				b.WriteString(": ")
 			}
-			if err := pyWrite(b, item); err != nil {
+			if err := pythonWrite(b, item); err != nil {
 				return err
 			}
 		}
-		if v.kind == '{' {
-			b.WriteByte('}')
-		} else {
-			b.WriteByte(']')
-		}
-	case 's':
-		b.WriteString(pyQuote(v.text))
-	case 'n':
-		b.WriteString(pyNumber(v.text))
+		b.WriteByte(end)
+	case pythonString:
+		b.WriteString(pythonQuote(v.text))
+	case pythonNumber:
+		b.WriteString(pythonNumberText(v.text))
 	default:
 		b.WriteString(v.text)
 	}
 	return nil
 }
 
-// pyQuote is json.dumps of a str with ensure_ascii.
-func pyQuote(s string) string {
+// pythonQuote is json.dumps of a str with ensure_ascii.
+func pythonQuote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {
@@ -159,9 +173,9 @@ func pyQuote(s string) string {
 	return b.String()
 }
 
-// pyNumber renders a JSON number as Python does after parsing it: an int
+// pythonNumberText renders a JSON number as Python does after parsing it: an int
 // (no fraction or exponent) as its decimal value, a float as repr().
-func pyNumber(s string) string {
+func pythonNumberText(s string) string {
 	if !strings.ContainsAny(s, ".eE") {
 		n, ok := new(big.Int).SetString(s, 10)
 		if ok {
@@ -178,13 +192,13 @@ func pyNumber(s string) string {
 	case err != nil:
 		return s
 	}
-	return pyFloatRepr(f)
+	return pythonFloatRepr(f)
 }
 
-// pyFloatRepr is Python's repr(float): the shortest digits that read back,
+// pythonFloatRepr is Python's repr(float): the shortest digits that read back,
 // positional when the decimal point falls within -4 < point <= 16,
 // otherwise with an exponent of at least two digits.
-func pyFloatRepr(f float64) string {
+func pythonFloatRepr(f float64) string {
 	e := strconv.FormatFloat(f, 'e', -1, 64) // [-]d[.ddd]e±XX
 	sign := ""
 	if strings.HasPrefix(e, "-") {

@@ -12,13 +12,13 @@ func TestPyReencode(t *testing.T) {
 		`"Zürich \u2028 \t \u007f \ud834\udd1e \"/\\"`:                                      `"Z\u00fcrich \u2028 \t \u007f \ud834\udd1e \"/\\"`,
 		"\xef\xbb\xbf  true ":                                                               `true`,
 	} {
-		got, err := pyReencode([]byte(in))
+		got, err := pythonReencode([]byte(in))
 		if err != nil || string(got) != want {
 			t.Errorf("%s: got %s (%v), want %s", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "hello", "{} {}", "[1,", "\xff\xfe"} {
-		if _, err := pyReencode([]byte(bad)); err == nil {
+		if _, err := pythonReencode([]byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}

@@ -10,33 +10,34 @@ import (
 	"time"
 
 	"github.com/zuulstate/zuulstate/backup"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // treeWriter produces the tree part and feeds the keys part.
 type treeWriter struct {
 	s          *Snapshotter
 	c          *zkconn.Client
-	sel        Selection
-	meta       TreeMeta
+	sel        zktree.Selection
+	meta       zktree.TreeMeta
 	keys       chan keyNode
 	keysClosed bool
 	declared   map[string]bool // declared container and TTL paths seen
 }
 
-func (s *Snapshotter) newTreeWriter(c *zkconn.Client, sel Selection) *treeWriter {
+func (s *Snapshotter) newTreeWriter(c *zkconn.Client, sel zktree.Selection) *treeWriter {
 	profile := s.cfg.Profile
 	if profile == "" {
-		profile = ProfileZuul
+		profile = zktree.ProfileZuul
 	}
-	return &treeWriter{s: s, c: c, sel: sel, declared: map[string]bool{}, meta: TreeMeta{
+	return &treeWriter{s: s, c: c, sel: sel, declared: map[string]bool{}, meta: zktree.TreeMeta{
 		Format: 1, Profile: profile, Servers: s.cfg.Conn.Servers, Chroot: s.cfg.Conn.Chroot, Exclude: sel.Exclude,
 	}}
 }
 
 func (t *treeWriter) write(ctx context.Context, out io.Writer) (any, error) {
 	m := &t.meta
-	enc, err := NewEncoder(out, Header{Format: 1, Created: time.Now().UTC(), Servers: m.Servers, Chroot: m.Chroot,
+	enc, err := zktree.NewEncoder(out, zktree.Header{Format: 1, Created: time.Now().UTC(), Servers: m.Servers, Chroot: m.Chroot,
 		ServerVersion: m.ServerVersion, Profile: m.Profile, Roots: t.sel.Roots, Exclude: t.sel.Exclude})
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func (t *treeWriter) write(ctx context.Context, out io.Writer) (any, error) {
 	if m.Nodes == 0 {
 		return nil, fmt.Errorf("%w: none of the selected paths exist in %s", backup.ErrEmptySource, t.c)
 	}
-	if err := enc.Close(Trailer{Nodes: m.Nodes, Roots: m.Roots}); err != nil {
+	if err := enc.Close(zktree.Trailer{Nodes: m.Nodes, Roots: m.Roots}); err != nil {
 		return nil, err
 	}
 	if t.keys != nil {
@@ -74,11 +75,11 @@ func (t *treeWriter) write(ctx context.Context, out io.Writer) (any, error) {
 }
 
 // walkRoot writes one subtree and returns its metadata.
-func (t *treeWriter) walkRoot(ctx context.Context, enc *Encoder, root string) (RootMeta, error) {
+func (t *treeWriter) walkRoot(ctx context.Context, enc *zktree.Encoder, root string) (zktree.RootMeta, error) {
 	m := &t.meta
-	rm := RootMeta{Path: root}
+	rm := zktree.RootMeta{Path: root}
 	h := sha256.New()
-	emit := func(n *Node) error {
+	emit := func(n *zktree.Node) error {
 		replaced, err := t.s.checkACL(n)
 		if err != nil {
 			return err
@@ -86,13 +87,13 @@ func (t *treeWriter) walkRoot(ctx context.Context, enc *Encoder, root string) (R
 		if replaced {
 			m.MaskedACLsReplaced++
 		}
-		r := Record{Path: n.Path, Data: n.Data, ACL: n.ACL, Stat: n.Stat, Seq: SeqOf(n.Stat)}
+		r := zktree.Record{Path: n.Path, Data: n.Data, ACL: n.ACL, Stat: n.Stat, Seq: zktree.SeqOf(n.Stat)}
 		r.Kind, r.TTL = t.s.kindOf(n.Path)
 		switch r.Kind {
-		case KindContainer:
+		case zktree.KindContainer:
 			rm.Containers++
 			t.declared[n.Path] = true
-		case KindTTL:
+		case zktree.KindTTL:
 			rm.TTL++
 			t.declared[n.Path] = true
 		}
@@ -114,9 +115,9 @@ func (t *treeWriter) walkRoot(ctx context.Context, enc *Encoder, root string) (R
 		}
 		return nil
 	}
-	st, err := Walk(ctx, t.c, root, WalkOptions{Exclude: t.sel.Exclude, Concurrency: t.s.cfg.Concurrency}, emit)
+	st, err := zktree.Walk(ctx, t.c, root, zktree.WalkOptions{Exclude: t.sel.Exclude, Concurrency: t.s.cfg.Concurrency}, emit)
 	switch {
-	case errors.Is(err, ErrNoRoot):
+	case errors.Is(err, zktree.ErrNoRoot):
 		rm.Missing = true
 		if root == KeysRoot {
 			m.Warnings = append(m.Warnings, "no "+KeysRoot+": this ZooKeeper holds no Zuul project keys")
@@ -153,6 +154,6 @@ func (t *treeWriter) warnings() {
 			m.ChangedDuringWalk, m.VanishedDuringWalk, m.ZxidBefore, m.ZxidAfter))
 	}
 	for _, w := range m.Warnings {
-		t.s.log.Warn(w, "source", SourceName)
+		t.s.log.Warn(w, "source", zktree.SourceName)
 	}
 }

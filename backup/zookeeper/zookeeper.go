@@ -4,8 +4,8 @@
 // node records (data with null kept apart from empty, ACLs, stat, each
 // parent's sequence counter) in the tree part, plus a keys part that
 // zuul-admin import-keys reads. The format and what comes back on restore
-// are in docs/ZOOKEEPER.md; the record codec here is shared with
-// restore/zookeeper.
+// are in docs/ZOOKEEPER.md; the walk and the record codec are zktree's,
+// which restore/zookeeper imports too.
 package zookeeper
 
 import (
@@ -21,11 +21,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/zuulstate/zuulstate/backup"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
-
-// SourceName is the source name recorded in manifests.
-const SourceName = "zookeeper"
 
 // Config says which ensemble to back up and what to take.
 type Config struct {
@@ -68,7 +66,7 @@ func New(cfg Config) *Snapshotter {
 }
 
 // Source returns "zookeeper".
-func (s *Snapshotter) Source() string { return SourceName }
+func (s *Snapshotter) Source() string { return zktree.SourceName }
 
 // Snapshot writes the tree part and, when /keystorage is selected, the keys
 // part; both come from one walk.
@@ -101,13 +99,13 @@ func (s *Snapshotter) Snapshot(ctx context.Context, sink backup.PartSink) error 
 	if withKeys {
 		t.keys = make(chan keyNode, 64)
 		g.Go(func() error {
-			return sink.WritePart(gctx, KeysPart, func(ctx context.Context, out io.Writer) (any, error) {
+			return sink.WritePart(gctx, zktree.KeysPart, func(ctx context.Context, out io.Writer) (any, error) {
 				return writeKeys(ctx, out, t.keys, s.log)
 			})
 		})
 	}
 	g.Go(func() error {
-		err := sink.WritePart(gctx, TreePart, func(ctx context.Context, out io.Writer) (any, error) {
+		err := sink.WritePart(gctx, zktree.TreePart, func(ctx context.Context, out io.Writer) (any, error) {
 			return t.write(ctx, out)
 		})
 		if t.keys != nil && !t.keysClosed {
@@ -122,14 +120,14 @@ func (s *Snapshotter) Snapshot(ctx context.Context, sink backup.PartSink) error 
 }
 
 // kindOf returns the declared kind of p.
-func (s *Snapshotter) kindOf(p string) (Kind, time.Duration) {
+func (s *Snapshotter) kindOf(p string) (zktree.Kind, time.Duration) {
 	if ttl, ok := s.cfg.TTLs[p]; ok {
-		return KindTTL, ttl
+		return zktree.KindTTL, ttl
 	}
 	if slices.Contains(s.cfg.Containers, p) {
-		return KindContainer, 0
+		return zktree.KindContainer, 0
 	}
-	return KindPersistent, 0
+	return zktree.KindPersistent, 0
 }
 
 // ErrMaskedACL is returned for a node whose ACL the server masked.
@@ -138,7 +136,7 @@ var ErrMaskedACL = errors.New("digest ACL is masked")
 // checkACL fails on masked digest entries, or replaces them when
 // ReplaceMaskedACLs is set. Storing them would make the restored node
 // unusable: "x" is not a hash.
-func (s *Snapshotter) checkACL(n *Node) (replaced bool, err error) {
+func (s *Snapshotter) checkACL(n *zktree.Node) (replaced bool, err error) {
 	masked := slices.ContainsFunc(n.ACL, zkconn.Masked)
 	if !masked {
 		return false, nil

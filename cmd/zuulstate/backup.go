@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/zuulstate/zuulstate/backup"
-	"github.com/zuulstate/zuulstate/config"
-	"github.com/zuulstate/zuulstate/internal/hooks"
-	"github.com/zuulstate/zuulstate/monitor"
-	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/job"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
 
@@ -62,9 +57,8 @@ prints nothing at all. See docs/OPERATIONS.md.`,
 	return cmd
 }
 
-// runBackup is the whole job: checks that change nothing, pre hooks, the
-// snapshot (and prune), post hooks, then the record of the run and the
-// metrics, which are written whatever happened before.
+// runBackup checks the flags, runs the backup job and prints the new
+// snapshot's id.
 func (a *app) runBackup(ctx context.Context, f backupFlags) error {
 	for _, t := range f.tags {
 		if err := snapshot.CheckName("--tag", t); err != nil {
@@ -78,154 +72,12 @@ func (a *app) runBackup(ctx context.Context, f backupFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.withGrants {
-		if cfg.Sources.MariaDB == nil {
-			return usageError{errors.New("--with-grants needs sources.mariadb in the configuration")}
-		}
-		cfg.Sources.MariaDB.WithGrants = true
-	}
-	var prune *backup.PruneOptions
-	if f.prune {
-		r := cfg.Retention
-		p := repository.Policy{Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily, Weekly: r.KeepWeekly, Monthly: r.KeepMonthly, Yearly: r.KeepYearly}
-		if p.Empty() {
-			return usageError{errors.New("--prune needs a retention policy: set retention.keep_* in the config")}
-		}
-		prune = &backup.PruneOptions{Policy: p, Grace: r.OrphanGrace}
-	}
-	sources, err := snapshotters(cfg, a.log)
-	if err != nil {
-		return err
-	}
-	if f.lockWait < 0 {
-		f.lockWait = cfg.Repository.LockWait
-	}
-
-	st := &monitor.Status{Host: cfg.Host, Started: time.Now().UTC(), ToolVersion: toolVersion(), Snapshots: -1}
-	progress := &backup.Progress{}
-	var m *snapshot.Manifest
-	cfg.Repository.ForceRead = f.forceRead
-	repo, err := config.OpenRepository(ctx, cfg)
-	if err == nil {
-		err = a.hookRunner("pre").Run(ctx, hookCommands(cfg.Hooks.Pre), nil)
-	}
-	if err == nil {
-		stopProgress := a.showProgress(progress)
-		m, err = backup.Run(ctx, repo, sources, backup.Options{
-			Info:        repository.SnapshotInfo{ToolVersion: toolVersion(), Host: cfg.Host, Tags: append(cfg.Tags, f.tags...)},
-			Lock:        repository.LockOptions{Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: f.lockWait, Log: a.log},
-			Log:         a.log,
-			Concurrency: f.concurrency,
-			After:       runAfter(cfg),
-			Progress:    progress,
-			Prune:       prune,
-		})
-		stopProgress()
-	}
-	if err != nil {
-		err = fmt.Errorf("backup failed: %w", err)
-		var pe *backup.PruneError
-		if errors.As(err, &pe) {
-			err = pe // "snapshot … written, but prune failed: …" says it all
-		}
-	}
-	if m != nil {
-		st.SnapshotID = m.ID
-	}
-	// Cleanup and reporting must happen even after SIGTERM.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	err = errors.Join(err, a.hookRunner("post").RunAll(cctx, hookCommands(cfg.Hooks.Post), postHookEnv(st.SnapshotID, err)))
-	if rerr := a.recordRun(cctx, cfg, repo, st, progress, err); rerr != nil && err == nil {
-		err = fmt.Errorf("snapshot %s written, but reporting the run failed: %w", m.ID, rerr)
-	}
+	m, err := job.Backup(ctx, cfg, job.BackupOptions{
+		Tags: f.tags, LockWait: f.lockWait, WithGrants: f.withGrants, Prune: f.prune, Concurrency: f.concurrency, ForceRead: f.forceRead,
+		ToolVersion: toolVersion(), Environ: os.Environ(), Log: a.log, ShowProgress: a.showProgress,
+	})
 	if m != nil && !a.quiet {
 		fmt.Fprintln(a.stdout, m.ID)
 	}
 	return err
-}
-
-// runAfter keeps a volumes source that stops containers (stop: true) from
-// overlapping the logical dumps: stopping zuul_mariadb or zuul_zookeeper
-// for a cold copy would break a dump of the same server. The other
-// sources read different things and run together.
-func runAfter(cfg *config.Config) []string {
-	v := cfg.Sources.Volumes
-	if v == nil {
-		return nil
-	}
-	for _, it := range v.Volumes {
-		if it.Stop {
-			return []string{"volumes"}
-		}
-	}
-	for _, it := range v.Containers {
-		if it.Stop {
-			return []string{"volumes"}
-		}
-	}
-	return nil
-}
-
-func (a *app) hookRunner(kind string) hooks.Runner {
-	return hooks.Runner{Kind: kind, Log: a.log, Env: os.Environ()}
-}
-
-func hookCommands(hs []config.Hook) []hooks.Command {
-	out := make([]hooks.Command, 0, len(hs))
-	for _, h := range hs {
-		out = append(out, hooks.Command{Argv: h.Command, Timeout: h.Timeout})
-	}
-	return out
-}
-
-func postHookEnv(id string, err error) map[string]string {
-	env := map[string]string{"ZUULSTATE_RESULT": monitor.ResultSuccess, "ZUULSTATE_SNAPSHOT_ID": id}
-	if err != nil {
-		env["ZUULSTATE_RESULT"] = monitor.ResultFailure
-		env["ZUULSTATE_ERROR"] = oneLine(context.Background(), err)
-	}
-	return env
-}
-
-// recordRun writes the status object and the metrics and returns what
-// failed: monitoring that silently stops updating is how a broken backup
-// goes unnoticed, so it fails an otherwise good run; after a failed run it
-// is only logged, so it cannot hide the backup's own error.
-func (a *app) recordRun(ctx context.Context, cfg *config.Config, repo *repository.Repository, st *monitor.Status, p *backup.Progress, runErr error) error {
-	var errs []error
-	st.Finished = time.Now().UTC()
-	st.Result = monitor.ResultSuccess
-	if runErr != nil {
-		st.Result, st.Error = monitor.ResultFailure, oneLine(context.Background(), runErr)
-	}
-	for _, s := range p.Sources() {
-		st.Sources = append(st.Sources, monitor.SourceStatus{Source: s.Source, OK: !s.Running && s.Err == nil,
-			Seconds: s.Duration.Seconds(), Parts: s.Parts, RawBytes: s.RawBytes, StoredBytes: s.StoredBytes})
-	}
-	if repo != nil {
-		if ids, err := repo.IDs(ctx); err == nil {
-			st.Snapshots = len(ids)
-		}
-		if err := monitor.WriteStatus(ctx, repo.Store(), st); err != nil {
-			a.log.Error("could not record the run in the repository; 'zuulstate check' will not see it", "error", err)
-			errs = append(errs, err)
-		}
-	}
-	reg := monitor.Registry(st)
-	if path := cfg.Metrics.Textfile; path != "" {
-		if err := monitor.WriteTextfile(path, reg); err != nil {
-			a.log.Error("could not write the metrics", "error", err)
-			errs = append(errs, err)
-		}
-	}
-	if pg := cfg.Metrics.Pushgateway; pg != nil {
-		err := monitor.Push(ctx, monitor.PushOptions{URL: pg.URL, Job: pg.Job, Instance: cfg.Host,
-			Username: pg.Username, Password: pg.Password.Reveal(), CAFile: pg.CAFile, Timeout: pg.Timeout}, reg)
-		if err != nil {
-			a.log.Error("could not push the metrics", "error", err)
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zuulstate/zuulstate/job"
 	"github.com/zuulstate/zuulstate/monitor"
 )
 
@@ -55,7 +56,7 @@ recorded size (verify without --deep).`,
 	// Every problem before a verdict (flags, configuration, repository) is
 	// UNKNOWN in Nagios terms, printed like a verdict.
 	unknown := func(err error) error {
-		line := "ZUULSTATE UNKNOWN - " + oneLine(cmd.Context(), err)
+		line := "ZUULSTATE UNKNOWN - " + job.OneLine(cmd.Context(), err)
 		fmt.Fprintln(a.stdout, line)
 		return nagiosExit{state: monitor.Unknown, line: line}
 	}

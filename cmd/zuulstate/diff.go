@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/zuulstate/zuulstate/repository"
+	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapdiff"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
@@ -45,15 +41,11 @@ added, removed and changed znode and file.`,
 			}
 			var ms [2]*snapshot.Manifest
 			for i, ref := range args {
-				id, err := resolveRef(ctx, repo, ref)
-				if err != nil {
-					return err
-				}
-				if ms[i], err = repo.Manifest(ctx, id); err != nil {
+				if ms[i], err = manifest(ctx, repo, ref); err != nil {
 					return err
 				}
 			}
-			o := snapdiff.Options{Open: openPart(repo)}
+			o := snapdiff.Options{Open: snapdiff.Opener(restore.PartOpener(repo))}
 			if details {
 				fmt.Fprintln(a.stdout, "Changes:")
 				o.OnChange = func(c snapdiff.Change) { fmt.Fprintln(a.stdout, "  "+snapdiff.FormatChange(c)) }
@@ -70,38 +62,4 @@ added, removed and changed znode and file.`,
 	}
 	cmd.Flags().BoolVar(&details, "details", false, "list every added, removed and changed znode and file")
 	return cmd
-}
-
-// resolveRef is Repository.Resolve plus latest~N.
-func resolveRef(ctx context.Context, repo *repository.Repository, ref string) (string, error) {
-	back, ok := strings.CutPrefix(ref, "latest~")
-	if !ok {
-		return repo.Resolve(ctx, ref)
-	}
-	n, err := strconv.Atoi(back)
-	if err != nil || n < 0 {
-		return "", usageError{fmt.Errorf("%q: use latest~N with N a number (latest~1 is the snapshot before the latest)", ref)}
-	}
-	ids, err := repo.IDs(ctx)
-	if err != nil {
-		return "", err
-	}
-	if n >= len(ids) {
-		return "", fmt.Errorf("%w: %s: the repository holds %d snapshots", repository.ErrSnapshotNotFound, ref, len(ids))
-	}
-	return ids[len(ids)-1-n], nil
-}
-
-func openPart(repo *repository.Repository) snapdiff.Opener {
-	return func(ctx context.Context, p snapshot.Part) (io.Reader, func() error, error) {
-		dec, closer, err := repo.OpenPart(ctx, p)
-		if err != nil {
-			return nil, nil, err
-		}
-		return dec, func() error {
-			err := dec.Finish()
-			closer.Close()
-			return err
-		}, nil
-	}
 }

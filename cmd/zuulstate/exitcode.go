@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/zuulstate/zuulstate/config"
 	"github.com/zuulstate/zuulstate/repository"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source"
 	"github.com/zuulstate/zuulstate/storage"
 )
 
@@ -58,7 +58,7 @@ func exitCode(ctx context.Context, err error) int {
 		return ne.state
 	case ctx.Err() != nil:
 		return exitInterrupted
-	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, snapshot.ErrNoIdentity):
+	case errors.As(err, &ue), errors.Is(err, source.ErrUsage), errors.Is(err, repository.ErrInvalidReference), errors.Is(err, config.ErrInvalid), errors.Is(err, snapshot.ErrNoIdentity):
 		return exitUsage
 	case errors.Is(err, repository.ErrLocked):
 		return exitLocked
@@ -72,14 +72,4 @@ func exitCode(ctx context.Context, err error) int {
 		return exitTargetFull
 	}
 	return exitFailure
-}
-
-// oneLine renders err as the single line a cron mail or a tired operator
-// reads: multi-error joins become "; ".
-func oneLine(ctx context.Context, err error) string {
-	msg := err.Error()
-	if ctx.Err() != nil && !strings.Contains(msg, "interrupt") {
-		msg = "interrupted by signal: " + msg
-	}
-	return strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
 }

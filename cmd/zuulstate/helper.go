@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	rvolumes "github.com/zuulstate/zuulstate/restore/volumes"
+	restorevolumes "github.com/zuulstate/zuulstate/restore/volumes"
 )
 
 // newVolumesHelperCommand is what zuulstate runs as inside a restore
@@ -11,17 +11,17 @@ import (
 // archive on stdin, extracts it with dirtar's staged extract and prints
 // the counts as JSON. Hidden: operators never call it.
 func newVolumesHelperCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: rvolumes.HelperCommand[0], Hidden: true, Args: cobra.NoArgs}
+	cmd := &cobra.Command{Use: restorevolumes.HelperCommand[0], Hidden: true, Args: cobra.NoArgs}
 	var replace, allowDevices bool
 	extract := &cobra.Command{
-		Use:  rvolumes.HelperCommand[1] + " DIR",
+		Use:  restorevolumes.HelperCommand[1] + " DIR",
 		Args: exactlyOneArg("target directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return rvolumes.HelperExtract(cmd.Context(), cmd.InOrStdin(), a.stdout, args[0], replace, allowDevices)
+			return restorevolumes.HelperExtract(cmd.Context(), cmd.InOrStdin(), a.stdout, args[0], replace, allowDevices)
 		},
 	}
-	extract.Flags().BoolVar(&replace, rvolumes.FlagReplace[2:], false, "replace the content of a non-empty DIR")
-	extract.Flags().BoolVar(&allowDevices, rvolumes.FlagAllowDevices[2:], false, "create device nodes")
+	extract.Flags().BoolVar(&replace, restorevolumes.FlagReplace[2:], false, "replace the content of a non-empty DIR")
+	extract.Flags().BoolVar(&allowDevices, restorevolumes.FlagAllowDevices[2:], false, "create device nodes")
 	cmd.AddCommand(extract)
 	return cmd
 }

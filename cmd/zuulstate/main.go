@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/zuulstate/zuulstate/job"
 )
 
 func main() {
@@ -17,7 +19,7 @@ func main() {
 	err := newRootCommand().ExecuteContext(ctx)
 	code := exitCode(ctx, err)
 	if code != 0 && !alreadyReported(err) {
-		fmt.Fprintln(os.Stderr, "zuulstate: error: "+oneLine(ctx, err))
+		fmt.Fprintln(os.Stderr, "zuulstate: error: "+job.OneLine(ctx, err))
 	}
 	stop()
 	os.Exit(code)

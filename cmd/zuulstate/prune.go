@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zuulstate/zuulstate/job"
 	"github.com/zuulstate/zuulstate/repository"
 )
 
@@ -44,16 +45,7 @@ they are older than the grace period.`,
 			if !f.Changed("lock-wait") {
 				lockWait = cfg.Repository.LockWait
 			}
-			lock, lctx, err := repo.Lock(ctx, repository.LockOptions{Operation: "prune", Host: cfg.Host, TTL: cfg.Repository.LockTTL, Wait: lockWait, Log: a.log})
-			if err != nil {
-				return err
-			}
-			res, err := repo.Prune(lctx, p, grace, dryRun)
-			uctx, cancel := cleanupContext(ctx)
-			defer cancel()
-			if uerr := lock.Unlock(uctx); err == nil {
-				err = uerr
-			}
+			res, err := job.Prune(ctx, cfg, repo, job.PruneOptions{Policy: p, Grace: grace, LockWait: lockWait, DryRun: dryRun, Log: a.log})
 			a.printPrune(res, dryRun)
 			return err
 		},

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,26 +10,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zuulstate/zuulstate/config"
-	"github.com/zuulstate/zuulstate/restore"
-	rzookeeper "github.com/zuulstate/zuulstate/restore/zookeeper"
-	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/job"
 )
 
-// restoreFlags are the restore command's options.
+// restoreFlags are the restore command's options; the maps are given as
+// repeated SRC=DST flags.
 type restoreFlags struct {
-	target          string // targets.NAME; empty: the restore section
-	pathsDir        string
-	original, force bool
-	dryRun, skipVfy bool
-	deepVfy         bool
-	withGrants      bool
-	only            []string
-	include, dbMap  []string
-	// volumes
-	volumeMap, bindMap []string
-	allowDevices       bool
-	// zookeeper
-	wipe bool
+	job.RestoreOptions
+	only                            []string
+	databaseMap, volumeMap, bindMap []string
 }
 
 func newRestoreCommand(a *app) *cobra.Command {
@@ -79,19 +67,9 @@ state /zuul unless zookeeper.include names it.`,
   zuulstate restore 20261125T211304Z-3fa1c2d9 --include paths/certs --original --force
   zuulstate restore latest --include volumes --volume-map log_server=dev_log_server --bind-map /opt/zuul=/srv/dev/zuul
   zuulstate restore latest --include zookeeper --wipe --dry-run`,
-		Args: exactlyOneArg("snapshot id or 'latest'"),
+		Args: exactlyOneArg("snapshot id, id prefix, 'latest' or 'latest~N'"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.pathsDir != "" && f.original {
-				return usageError{errors.New("give at most one of --paths-dir DIR or --original")}
-			}
-			if f.pathsDir != "" && !filepath.IsAbs(f.pathsDir) {
-				abs, err := filepath.Abs(f.pathsDir)
-				if err != nil {
-					return usageError{fmt.Errorf("--paths-dir %q: %w", f.pathsDir, err)}
-				}
-				f.pathsDir = abs
-			}
-			include, err := f.selection()
+			o, err := f.options(args[0])
 			if err != nil {
 				return err
 			}
@@ -99,142 +77,78 @@ state /zuul unless zookeeper.include names it.`,
 			if err != nil {
 				return err
 			}
-			var tgt *config.Target
-			if f.target != "" {
-				if cfg, tgt, err = cfg.ForTarget(f.target); err != nil {
-					if strings.ContainsRune(f.target, '/') {
-						err = fmt.Errorf("%w (--target names a target of the configuration; for a directory use --paths-dir DIR)", err)
-					}
-					return usageError{err}
-				}
-			}
-			ctx := cmd.Context()
-			m, repo, err := a.snapshot(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			s, err := f.setup(a, cfg, tgt, m, include)
-			if err != nil {
-				return err
-			}
-			defer func() {
-				for _, r := range s.restorers {
-					if c, ok := r.(io.Closer); ok {
-						_ = c.Close() // connection pools; nothing left to report
-					}
-				}
-			}()
-			showPlan := f.dryRun || !a.quiet
-			onPlan := func(checked []restore.Checked) {
-				if !showPlan {
-					return
-				}
-				fmt.Fprintln(a.stdout, planTitle(m, f.target, s.profile, f.dryRun))
-				restore.WritePlan(a.stdout, checked, s.restorers, s.dest)
-			}
-			parts, err := restore.Run(ctx, repo, m, s.restorers, restore.Options{
-				Include: include, SkipVerify: f.skipVfy, DeepVerify: f.deepVfy, DryRun: f.dryRun, Log: a.log, OnPlan: onPlan,
-			})
-			results := restore.Results(s.restorers)
-			if len(results) > 0 && (!a.quiet || err != nil) {
-				fmt.Fprintln(a.stdout, "\nVerification (found in the target against the snapshot's manifest):")
-				if _, werr := restore.WriteResults(a.stdout, results); werr != nil {
-					return werr
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("restore of snapshot %s failed: %w", m.ID, err)
-			}
-			if f.dryRun {
-				fmt.Fprintln(a.stdout, "\ndry run: nothing was written")
-				return nil
-			}
-			if !a.quiet {
-				fmt.Fprintln(a.stdout, "\nNext steps:")
-				for _, l := range nextSteps(parts, s) {
-					fmt.Fprintln(a.stdout, "  - "+l)
-				}
-			}
-			return nil
+			o.Quiet, o.Log, o.Out = a.quiet, a.log, a.stdout
+			return job.Restore(cmd.Context(), cfg, o)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.target, "target", "", "restore into targets.NAME of the configuration (default: the restore section)")
-	fl.StringVar(&f.pathsDir, "paths-dir", "", "directory that receives one subdirectory per paths part (overrides the target's paths)")
-	fl.BoolVar(&f.original, "original", false, "restore paths parts to the directories they were taken from")
-	fl.BoolVar(&f.force, "force", false, "restore into non-empty targets, replacing files and dropping databases")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "check the targets, print the plan and stop")
-	fl.BoolVar(&f.skipVfy, "skip-verify", false, "do not read every part once before writing (faster, but a corrupt part is found only midway)")
-	fl.BoolVar(&f.deepVfy, "deep-verify", false, "decode every part before writing, not only re-hash its stored bytes (also refuses a consistently forged manifest up front)")
+	fl.StringVar(&f.Target, "target", "", "restore into targets.NAME of the configuration (default: the restore section)")
+	fl.StringVar(&f.PathsDir, "paths-dir", "", "directory that receives one subdirectory per paths part (overrides the target's paths)")
+	fl.BoolVar(&f.Original, "original", false, "restore paths parts to the directories they were taken from")
+	fl.BoolVar(&f.Force, "force", false, "restore into non-empty targets, replacing files and dropping databases")
+	fl.BoolVar(&f.DryRun, "dry-run", false, "check the targets, print the plan and stop")
+	fl.BoolVar(&f.SkipVerify, "skip-verify", false, "do not read every part once before writing (faster, but a corrupt part is found only midway)")
+	fl.BoolVar(&f.DeepVerify, "deep-verify", false, "decode every part before writing, not only re-hash its stored bytes (also refuses a consistently forged manifest up front)")
 	cmd.MarkFlagsMutuallyExclusive("skip-verify", "deep-verify")
-	fl.BoolVar(&f.withGrants, "with-grants", false, "also create the users and roles stored with mariadb parts, with their grants")
-	fl.StringSliceVar(&f.only, "only", nil, "restore only these sources: paths, volumes, mariadb, zookeeper (comma-separated)")
-	fl.StringArrayVar(&f.include, "include", nil, "restore only SOURCE or SOURCE/PART (repeatable; the finer form of --only)")
-	fl.StringArrayVar(&f.dbMap, "db-map", nil, "restore database SRC as DST (repeatable; overrides the target's mariadb.db_map)")
+	fl.BoolVar(&f.WithGrants, "with-grants", false, "also create the users and roles stored with mariadb parts, with their grants")
+	fl.StringSliceVar(&f.only, "only", nil, "restore only these sources: "+strings.Join(job.SourceNames(), ", ")+" (comma-separated)")
+	fl.StringArrayVar(&f.Include, "include", nil, "restore only SOURCE or SOURCE/PART (repeatable; the finer form of --only)")
+	fl.StringArrayVar(&f.databaseMap, "db-map", nil, "restore database SRC as DST (repeatable; overrides the target's mariadb.db_map)")
 	fl.StringArrayVar(&f.volumeMap, "volume-map", nil, "restore Docker volume SRC as DST (repeatable; adds to the target's volumes.volume_map)")
 	fl.StringArrayVar(&f.bindMap, "bind-map", nil, "restore bind paths under SRC below DST (repeatable; adds to the target's volumes.bind_map)")
-	fl.BoolVar(&f.allowDevices, "allow-devices", false, "create device nodes found in volumes parts (refused otherwise)")
-	fl.BoolVar(&f.wipe, "wipe", false, "zookeeper: delete the target subtrees before restoring them")
+	fl.BoolVar(&f.AllowDevices, "allow-devices", false, "create device nodes found in volumes parts (refused otherwise)")
+	fl.BoolVar(&f.Wipe, "wipe", false, "zookeeper: delete the target subtrees before restoring them")
 	return cmd
 }
 
-// knownSources are the sources --only accepts.
-var knownSources = []string{"volumes", "paths", "mariadb", "zookeeper"}
-
-// selection merges --only and --include into restore.Options.Include.
-func (f *restoreFlags) selection() ([]string, error) {
-	var out []string
+// options checks the flags and turns them into the restore job's options.
+func (f *restoreFlags) options(snapshotRef string) (job.RestoreOptions, error) {
+	o := f.RestoreOptions
+	o.Snapshot = snapshotRef
+	if o.PathsDir != "" && o.Original {
+		return o, usageError{errors.New("give at most one of --paths-dir DIR or --original")}
+	}
+	if o.PathsDir != "" && !filepath.IsAbs(o.PathsDir) {
+		abs, err := filepath.Abs(o.PathsDir)
+		if err != nil {
+			return o, usageError{fmt.Errorf("--paths-dir %q: %w", o.PathsDir, err)}
+		}
+		o.PathsDir = abs
+	}
+	o.Include = nil
 	for _, s := range f.only {
 		s = strings.TrimSpace(s)
-		if !slices.Contains(knownSources, s) {
-			return nil, usageError{fmt.Errorf("--only %q: use a comma-separated list of %s (--include SOURCE/PART selects single parts)",
-				s, strings.Join(knownSources, ", "))}
+		if !slices.Contains(job.SourceNames(), s) {
+			return o, usageError{fmt.Errorf("--only %q: use a comma-separated list of %s (--include SOURCE/PART selects single parts)",
+				s, strings.Join(job.SourceNames(), ", "))}
 		}
-		out = append(out, s)
+		o.Include = append(o.Include, s)
 	}
-	return append(out, f.include...), nil
+	o.Include = append(o.Include, f.Include...)
+	var err error
+	if o.DatabaseMap, err = pairs("--db-map", f.databaseMap, "SRC=DST", func(s string) bool { return s != "" }); err != nil {
+		return o, err
+	}
+	if o.VolumeMap, err = pairs("--volume-map", f.volumeMap, "SRC=DST with Docker volume names", config.VolumeNamePattern.MatchString); err != nil {
+		return o, err
+	}
+	o.BindMap, err = pairs("--bind-map", f.bindMap, "/SRC/PATH=/DST/PATH", filepath.IsAbs)
+	return o, err
 }
 
-func planTitle(m *snapshot.Manifest, target, profile string, dry bool) string {
-	where := "the restore section of the configuration"
-	if target != "" {
-		where = "target " + target
+// pairs reads repeated SRC=DST flags whose sides pass valid; nil when
+// none are given.
+func pairs(flag string, list []string, form string, valid func(string) bool) (map[string]string, error) {
+	if len(list) == 0 {
+		return nil, nil
 	}
-	verb := "Plan"
-	if dry {
-		verb = "Plan (dry run)"
-	}
-	return fmt.Sprintf("%s: restore snapshot %s (host %s, %s) into %s, profile %s",
-		verb, m.ID, m.Host, m.End.UTC().Format("2006-01-02 15:04 UTC"), where, profile)
-}
-
-// nextSteps is what an operator does after the restore, for what was
-// restored.
-func nextSteps(parts []snapshot.Part, s *restoreSetup) []string {
-	has := map[string]bool{}
-	for _, p := range parts {
-		has[p.Source] = true
-		has[p.Source+"/"+p.Name] = true
-	}
-	var out []string
-	if has["zookeeper"] {
-		out = append(out, "Zuul's [keystore] password in zuul.conf must be the one of the instance the snapshot was taken from: the restored project keys are encrypted with it and are unreadable otherwise.")
-	}
-	if has["volumes"] || has["paths"] {
-		out = append(out, "Check that the compose file (or units) mount the restored volumes and directories; renamed volumes and moved bind paths must be mounted under their new names.")
-	}
-	if has["mariadb"] {
-		out = append(out, "Start one zuul-scheduler first and wait until it is up: it migrates the database schema forward (Zuul never migrates back, so do not point an older Zuul at it). Then start the other components.")
-	}
-	if s.profile == config.ProfileDev || s.zkProfile == rzookeeper.ProfileDev {
-		out = append(out,
-			"This is a dev instance: before starting it, disable the pipelines' triggers and reporters (or point the connections at a test code review system), or it comments on, votes on and merges real changes.")
-		if has["zookeeper"] {
-			out = append(out, "Of ZooKeeper only the project keys (/keystorage, /keystorage-oidc) and what the target includes were restored: the dev Zuul creates its own system id and runtime state; give its Nodepool its own cloud credentials or providers so it never sees prod's servers and images.")
+	out := map[string]string{}
+	for _, kv := range list {
+		from, to, ok := strings.Cut(kv, "=")
+		if !ok || !valid(from) || !valid(to) {
+			return nil, usageError{fmt.Errorf("%s %q: use %s", flag, kv, form)}
 		}
+		out[from] = to
 	}
-	if has["zookeeper/keys"] {
-		out = append(out, "The zookeeper/keys part was not loaded: it is the zuul-admin export-keys file of the same keys (zuul-admin import-keys reads it).")
-	}
-	return out
+	return out, nil
 }

@@ -131,19 +131,24 @@ func (a *app) repository(ctx context.Context) (*repository.Repository, *config.C
 	return repo, cfg, nil
 }
 
-// snapshot opens the repository and loads the manifest that ref (an id, a
-// unique id prefix or "latest") names.
+// snapshot opens the repository and loads the manifest that ref names.
 func (a *app) snapshot(ctx context.Context, ref string) (*snapshot.Manifest, *repository.Repository, error) {
 	repo, _, err := a.repository(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	m, err := manifest(ctx, repo, ref)
+	return m, repo, err
+}
+
+// manifest loads the manifest that ref (an id, a unique id prefix, latest
+// or latest~N) names.
+func manifest(ctx context.Context, repo *repository.Repository, ref string) (*snapshot.Manifest, error) {
 	id, err := repo.Resolve(ctx, ref)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	m, err := repo.Manifest(ctx, id)
-	return m, repo, err
+	return repo.Manifest(ctx, id)
 }
 
 // exactlyOneArg is cobra.ExactArgs with a usage error naming the argument.

@@ -16,7 +16,7 @@ func newShowCommand(a *app) *cobra.Command {
 		Use:     "show ID|latest",
 		Short:   "Show one snapshot's manifest",
 		Example: "  zuulstate show latest\n  zuulstate show 20261125T211304Z --json",
-		Args:    exactlyOneArg("snapshot id or 'latest'"),
+		Args:    exactlyOneArg("snapshot id, id prefix, 'latest' or 'latest~N'"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, _, err := a.snapshot(cmd.Context(), args[0])
 			if err != nil {

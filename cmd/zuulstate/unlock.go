@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -48,10 +46,4 @@ prune is running on any host.`,
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "also remove locks that are not stale")
 	return cmd
-}
-
-// cleanupContext gives release work a short life of its own after the run's
-// context was cancelled by a signal.
-func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }

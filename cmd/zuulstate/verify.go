@@ -21,7 +21,7 @@ and re-hashes it against the manifest.`,
 		Example: "  zuulstate verify latest --deep\n  zuulstate verify --all",
 		Args: func(_ *cobra.Command, args []string) error {
 			if all == (len(args) == 1) || len(args) > 1 {
-				return usageError{errors.New("give one snapshot id (or 'latest'), or --all")}
+				return usageError{errors.New("give one snapshot (id, id prefix, 'latest' or 'latest~N'), or --all")}
 			}
 			return nil
 		},

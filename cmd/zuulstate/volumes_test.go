@@ -13,8 +13,8 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/internal/voltest"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
 )
 
 // volumesFixture is a local repository and a config whose volumes source

@@ -34,7 +34,10 @@ func TestDemoConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := config.Parse("demo", []byte(y), func(name string) string {
-		return map[string]string{"ZUULSTATE_S3_ACCESS_KEY": "ak", "ZUULSTATE_S3_SECRET_KEY": "sk", "ZUULSTATE_MARIADB_PASSWORD": "pw"}[name]
+		// The identity as the environment gives it: the file the
+		// configuration names exists only once make demo has run.
+		return map[string]string{"ZUULSTATE_S3_ACCESS_KEY": "ak", "ZUULSTATE_S3_SECRET_KEY": "sk", "ZUULSTATE_MARIADB_PASSWORD": "pw",
+			"ZUULSTATE_AGE_IDENTITY": "AGE-SECRET-KEY-1"}[name]
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, y)

@@ -16,7 +16,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
 )
 
 // LabelDemo marks what the demo creates on the engine.

@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/internal/voltest"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // TestEndToEnd is `make demo` with assertions: a Zuul-shaped prod (database,
@@ -44,13 +44,13 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("zookeeper", func(t *testing.T) {
 		prodZK := zktest.Server{Which: "prod", TLS: true}.Connect(t, p.ZKRoot)
 		devZK := zktest.Server{Which: "dev", TLS: true}.Connect(t, p.ZKRoot)
-		var want []*bzk.Node
+		var want []*zktree.Node
 		for _, n := range zktest.Dump(t, prodZK, "/") {
 			if under(n.Path, "/keystorage") || under(n.Path, "/keystorage-oidc") {
 				want = append(want, n)
 			}
 		}
-		var got []*bzk.Node
+		var got []*zktree.Node
 		for _, n := range zktest.Dump(t, devZK, "/") {
 			if n.Path != "/" { // the chroot node itself is the test's
 				got = append(got, n)

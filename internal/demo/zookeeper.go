@@ -14,8 +14,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // Node is one znode of the demo tree.
@@ -133,11 +133,11 @@ func SeedZooKeeper(ctx context.Context, prod, dev *zkconn.Client, root string) e
 // DeleteTree deletes p and everything below it; a missing p is fine.
 func DeleteTree(ctx context.Context, c *zkconn.Client, p string) error {
 	var paths []string
-	_, err := bzk.Walk(ctx, c, p, bzk.WalkOptions{KeepEphemeral: true}, func(n *bzk.Node) error {
+	_, err := zktree.Walk(ctx, c, p, zktree.WalkOptions{KeepEphemeral: true}, func(n *zktree.Node) error {
 		paths = append(paths, n.Path)
 		return nil
 	})
-	if errors.Is(err, bzk.ErrNoRoot) {
+	if errors.Is(err, zktree.ErrNoRoot) {
 		return nil
 	}
 	if err != nil {

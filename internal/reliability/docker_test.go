@@ -10,9 +10,9 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/internal/dockertest"
 	"github.com/zuulstate/zuulstate/internal/voltest"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
 )
 
 // TestDockerRestart restarts a private Docker engine while the volumes

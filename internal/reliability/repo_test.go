@@ -17,8 +17,8 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/internal/testenv"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
 )
 
 var containerStart = container.StartOptions{}

@@ -26,8 +26,8 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/internal/testenv"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
 )
 
 // LabelTest marks what tests create, so leftovers are easy to find.

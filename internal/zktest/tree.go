@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // Open is the ACL most fixtures use.
@@ -86,10 +86,10 @@ func BuildContext(ctx context.Context, c *zkconn.Client, specs []Spec) error {
 
 // Dump reads the subtree at root (ephemeral nodes left out) with paths made
 // relative to root.
-func Dump(t testing.TB, c *zkconn.Client, root string) []*bzk.Node {
+func Dump(t testing.TB, c *zkconn.Client, root string) []*zktree.Node {
 	t.Helper()
-	var out []*bzk.Node
-	_, err := bzk.Walk(t.Context(), c, root, bzk.WalkOptions{}, func(n *bzk.Node) error {
+	var out []*zktree.Node
+	_, err := zktree.Walk(t.Context(), c, root, zktree.WalkOptions{}, func(n *zktree.Node) error {
 		n.Path = strings.TrimPrefix(n.Path, strings.TrimSuffix(root, "/"))
 		if n.Path == "" {
 			n.Path = "/"
@@ -105,7 +105,7 @@ func Dump(t testing.TB, c *zkconn.Client, root string) []*bzk.Node {
 
 // Relative strips root from the paths of nodes read from a tree part or a
 // walk, as Dump does.
-func Relative(nodes []*bzk.Node, root string) []*bzk.Node {
+func Relative(nodes []*zktree.Node, root string) []*zktree.Node {
 	for _, n := range nodes {
 		n.Path = strings.TrimPrefix(n.Path, strings.TrimSuffix(root, "/"))
 		if n.Path == "" {
@@ -117,7 +117,7 @@ func Relative(nodes []*bzk.Node, root string) []*bzk.Node {
 
 // Diff compares two dumps node by node (path, data with null apart from
 // empty, ACL, sequence counter) and returns the first differences.
-func Diff(want, got []*bzk.Node) []string {
+func Diff(want, got []*zktree.Node) []string {
 	var out []string
 	add := func(f string, a ...any) {
 		if len(out) < 10 {
@@ -127,10 +127,10 @@ func Diff(want, got []*bzk.Node) []string {
 	i, j := 0, 0
 	for i < len(want) || j < len(got) {
 		switch {
-		case j == len(got) || (i < len(want) && bzk.DFSLess(want[i].Path, got[j].Path)):
+		case j == len(got) || (i < len(want) && zktree.DFSLess(want[i].Path, got[j].Path)):
 			add("missing %s", want[i].Path)
 			i++
-		case i == len(want) || bzk.DFSLess(got[j].Path, want[i].Path):
+		case i == len(want) || zktree.DFSLess(got[j].Path, want[i].Path):
 			add("extra %s", got[j].Path)
 			j++
 		default:
@@ -141,7 +141,7 @@ func Diff(want, got []*bzk.Node) []string {
 			if !slices.Equal(w.ACL, g.ACL) {
 				add("%s: ACL %v, want %v", w.Path, g.ACL, w.ACL)
 			}
-			if ws, gs := bzk.SeqOf(w.Stat), bzk.SeqOf(g.Stat); ws != gs {
+			if ws, gs := zktree.SeqOf(w.Stat), zktree.SeqOf(g.Stat); ws != gs {
 				add("%s: sequence counter %d, want %d", w.Path, gs, ws)
 			}
 			i++

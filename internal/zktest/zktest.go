@@ -19,9 +19,9 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/testenv"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // Server names the "prod" or "dev" server, over plain TCP or TLS.
@@ -118,12 +118,12 @@ func (s Server) Chroot(t testing.TB) string {
 // DeleteTree deletes p and everything below it, children first, in multis.
 func DeleteTree(ctx context.Context, c *zkconn.Client, p string) error {
 	var paths []string
-	_, err := bzk.Walk(ctx, c, p, bzk.WalkOptions{KeepEphemeral: true}, func(n *bzk.Node) error {
+	_, err := zktree.Walk(ctx, c, p, zktree.WalkOptions{KeepEphemeral: true}, func(n *zktree.Node) error {
 		paths = append(paths, n.Path)
 		return nil
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), bzk.ErrNoRoot.Error()) {
+		if strings.Contains(err.Error(), zktree.ErrNoRoot.Error()) {
 			return nil
 		}
 		return err

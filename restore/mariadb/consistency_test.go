@@ -19,6 +19,7 @@ import (
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/repository"
 	"github.com/zuulstate/zuulstate/restore"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/storage/local"
 )
 
@@ -222,17 +223,17 @@ func TestConsistencyUnderLoad(t *testing.T) {
 	}
 
 	// The manifest: lock mode, binlog position, chunking, row counts.
-	var meta bm.DatabaseMeta
+	var meta mariadbpart.DatabaseMeta
 	for _, p := range m.Parts {
-		if p.Name == bm.SchemaPartName(src) {
+		if p.Name == mariadbpart.SchemaPartName(src) {
 			if err := json.Unmarshal(p.Meta, &meta); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	t.Logf("lock mode %s, binlog %+v", meta.LockMode, meta.Binlog)
-	if meta.LockMode != bm.LockBackupStage {
-		t.Errorf("lock mode %q, want %q (the test user may block commits)", meta.LockMode, bm.LockBackupStage)
+	if meta.LockMode != mariadbpart.LockBackupStage {
+		t.Errorf("lock mode %q, want %q (the test user may block commits)", meta.LockMode, mariadbpart.LockBackupStage)
 	}
 	if b := meta.Binlog; b == nil || b.File == "" || b.Position == 0 {
 		t.Fatalf("prod writes a binary log, but the manifest records binlog %+v", b)

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/zuulstate/zuulstate/restore"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -101,7 +102,7 @@ func (r *Restorer) addResults(db string, counts []tableCount) {
 	defer r.mu.Unlock()
 	for _, c := range counts {
 		if c.loaded {
-			r.results = append(r.results, restore.Result{Source: SourceName, Part: db,
+			r.results = append(r.results, restore.Result{Source: mariadbpart.SourceName, Part: db,
 				What: "rows " + c.db + "." + c.table, Expected: c.expected, Found: c.restored})
 		}
 	}

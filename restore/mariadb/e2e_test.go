@@ -69,7 +69,7 @@ func TestDumpRestoreTorture(t *testing.T) {
 		}
 	}
 	t.Logf("plan:\n%s", strings.Join(r.Plan(sink.f.parts), "\n"))
-	if err := r.RestoreSet(t.Context(), sink.f.parts, sink.f.open); err != nil {
+	if err := r.Restore(t.Context(), sink.f.parts, sink.f.open); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out.String())
 	}
 	t.Logf("summary:\n%s", out.String())

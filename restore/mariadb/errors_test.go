@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	bm "github.com/zuulstate/zuulstate/backup/mariadb"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 func TestWrongPassword(t *testing.T) {
@@ -46,7 +46,7 @@ func TestRowCountMismatch(t *testing.T) {
 	cfg.Out = &out
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), src+".t (expected 7, restored 5)") {
 		t.Fatalf("mismatch not reported: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestStatementErrorNamesPart(t *testing.T) {
 		"INSERT INTO `t` (`id`,`name`,`n`) VALUES (3,'duplicate',30)")
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), "part "+src+".t.data.1: statement 5") || !strings.Contains(err.Error(), "Duplicate entry") {
 		t.Fatalf("statement error: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestFinishErrorFails(t *testing.T) {
 	f.failing[src+".post"] = errors.New("checksum mismatch")
 	r := New(cfg)
 	defer r.Close()
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+	if err := r.Restore(t.Context(), f.parts, f.open); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
 		t.Fatalf("finish error ignored: %v", err)
 	}
 }
@@ -91,12 +91,12 @@ func TestCancelStopsPromptly(t *testing.T) {
 	f := sampleParts(src, 5)
 	for i := 2; i < 6; i++ {
 		name := fmt.Sprintf("%s.t.data.%d", src, i)
-		f.add(name, stream(src, name, "DO SLEEP(3)"), bm.DataMeta{Database: src, Table: "t", Chunk: i})
+		f.add(name, stream(src, name, "DO SLEEP(3)"), mariadbpart.DataMeta{Database: src, Table: "t", Chunk: i})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := New(cfg).RestoreSet(ctx, f.parts, f.open)
+	err := New(cfg).Restore(ctx, f.parts, f.open)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("cancelled restore: %v", err)
 	}
@@ -115,7 +115,7 @@ func TestStatementLargerThanPacket(t *testing.T) {
 		"INSERT INTO `t` (`id`,`name`,`n`) VALUES (3,'"+strings.Repeat("a", int(max))+"',30)")
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), "max_allowed_packet") || !strings.Contains(err.Error(), "raise it") {
 		t.Fatalf("oversized statement: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestConcatOverflowDetected(t *testing.T) {
 	half := strings.Repeat("ab", int(max)/3) // 2/3 of the limit, as hex
 	f := newFakeParts()
 	f.add(src+".schema", stream(src, src+".schema", "CREATE TABLE `b` (`id` int PRIMARY KEY, `c` longblob)"),
-		bm.DatabaseMeta{Database: src, Tables: []bm.TableMeta{{Name: "b", Rows: 1}}})
+		mariadbpart.DatabaseMeta{Database: src, Tables: []mariadbpart.TableMeta{{Name: "b", Rows: 1}}})
 	// Without a strict sql_mode the server only warns and stores NULL.
 	f.add(src+".b.data", strings.Replace(stream(src, src+".b.data",
 		"INSERT INTO `b` VALUES (1, '')",
@@ -137,10 +137,10 @@ func TestConcatOverflowDetected(t *testing.T) {
 		"UPDATE `b` SET `c` = CONCAT(`c`, 0x"+half+") WHERE `id` = 1",
 		"UPDATE `b` SET `c` = CONCAT(`c`, 0x"+half+") WHERE `id` = 1",
 		"UPDATE `b` SET `c` = CONCAT(`c`, 0x"+half+") WHERE `id` = 1"), "STRICT_ALL_TABLES", "", 1),
-		bm.DataMeta{Database: src, Table: "b", Rows: 1})
+		mariadbpart.DataMeta{Database: src, Table: "b", Rows: 1})
 	r := New(cfg)
 	defer r.Close()
-	err := r.RestoreSet(t.Context(), f.parts, f.open)
+	err := r.Restore(t.Context(), f.parts, f.open)
 	if err == nil || !strings.Contains(err.Error(), "a value is larger than max_allowed_packet") {
 		t.Fatalf("overflowing CONCAT: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/zuulstate/zuulstate/restore"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // loadGrants loads the grants part (roles, users, their privileges, role
@@ -53,7 +54,7 @@ func (r *Restorer) loadGrants(ctx context.Context, db *sql.DB, it item, open res
 	}
 	found := int64(len(want) - len(missing))
 	r.mu.Lock()
-	r.results = append(r.results, restore.Result{Source: SourceName, Part: it.part.Name, What: "roles and users",
+	r.results = append(r.results, restore.Result{Source: mariadbpart.SourceName, Part: it.part.Name, What: "roles and users",
 		Expected: int64(len(want)), Found: found})
 	r.mu.Unlock()
 	fmt.Fprintf(r.cfg.Out, "grants: %d of %d roles and users found on %s\n", found, len(want), r.addr())

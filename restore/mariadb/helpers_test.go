@@ -19,6 +19,7 @@ import (
 
 	"github.com/zuulstate/zuulstate/internal/testenv"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
@@ -111,7 +112,7 @@ func (f *fakeParts) add(name, content string, meta any) {
 	if err != nil {
 		panic(err)
 	}
-	f.parts = append(f.parts, snapshot.Part{Source: SourceName, Name: name, RawSize: int64(len(content)), Meta: m})
+	f.parts = append(f.parts, snapshot.Part{Source: mariadbpart.SourceName, Name: name, RawSize: int64(len(content)), Meta: m})
 	f.streams[name] = content
 }
 

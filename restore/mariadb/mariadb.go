@@ -22,10 +22,8 @@ import (
 
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
-
-// SourceName is the source whose parts this package restores.
-const SourceName = "mariadb"
 
 // Config says where and how to restore.
 type Config struct {
@@ -61,9 +59,9 @@ type Restorer struct {
 }
 
 var (
-	_ restore.SetRestorer = (*Restorer)(nil)
-	_ restore.Reporter    = (*Restorer)(nil)
-	_ restore.Planner     = (*Restorer)(nil)
+	_ restore.Restorer = (*Restorer)(nil)
+	_ restore.Reporter = (*Restorer)(nil)
+	_ restore.Planner  = (*Restorer)(nil)
 )
 
 // New returns a Restorer for cfg.
@@ -81,7 +79,7 @@ func New(cfg Config) *Restorer {
 }
 
 // Source returns "mariadb".
-func (r *Restorer) Source() string { return SourceName }
+func (r *Restorer) Source() string { return mariadbpart.SourceName }
 
 // Close releases the connection pool.
 func (r *Restorer) Close() error {
@@ -183,13 +181,4 @@ func objectCount(ctx context.Context, db *sql.DB, name string) (int, error) {
 		(SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?)`,
 		name, name, name).Scan(&n)
 	return n, err
-}
-
-// Restore is not used: Run restores mariadb parts together with RestoreSet.
-// It loads the single part p as a set of one.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
-	open := func(context.Context, snapshot.Part) (io.Reader, func() error, error) {
-		return src, func() error { return nil }, nil
-	}
-	return r.RestoreSet(ctx, []snapshot.Part{p}, open)
 }

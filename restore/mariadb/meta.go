@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	bmariadb "github.com/zuulstate/zuulstate/backup/mariadb"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 type partKind int
@@ -26,10 +26,10 @@ type item struct {
 	part      snapshot.Part
 	kind      partKind
 	db, table string
-	schema    *bmariadb.DatabaseMeta
-	data      *bmariadb.DataMeta
-	post      *bmariadb.PostMeta
-	grants    *bmariadb.GrantsMeta
+	schema    *mariadbpart.DatabaseMeta
+	data      *mariadbpart.DataMeta
+	post      *mariadbpart.PostMeta
+	grants    *mariadbpart.GrantsMeta
 }
 
 // dbSet holds the selected parts of one source database.
@@ -58,19 +58,19 @@ func classify(p snapshot.Part) (item, error) {
 	var dst any
 	switch kind {
 	case kindGrants:
-		it.grants = &bmariadb.GrantsMeta{}
+		it.grants = &mariadbpart.GrantsMeta{}
 		if err := json.Unmarshal(p.Meta, it.grants); err != nil {
 			return it, fmt.Errorf("part %s: %w: metadata: %w", p.Name, snapshot.ErrCorrupt, err)
 		}
 		return it, nil
 	case kindSchema:
-		it.schema = &bmariadb.DatabaseMeta{}
+		it.schema = &mariadbpart.DatabaseMeta{}
 		dst = it.schema
 	case kindData:
-		it.data = &bmariadb.DataMeta{}
+		it.data = &mariadbpart.DataMeta{}
 		dst = it.data
 	default:
-		it.post = &bmariadb.PostMeta{}
+		it.post = &mariadbpart.PostMeta{}
 		dst = it.post
 	}
 	if err := json.Unmarshal(p.Meta, dst); err != nil {

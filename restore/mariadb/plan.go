@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	bmariadb "github.com/zuulstate/zuulstate/backup/mariadb"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
-// Plan describes in human lines what RestoreSet would do with parts, for
+// Plan describes in human lines what Restore would do with parts, for
 // --dry-run. It reads only the manifest metadata.
 func (r *Restorer) Plan(parts []snapshot.Part) []string {
 	sets, grants, err := group(parts)
@@ -87,9 +87,9 @@ func dataLines(s *dbSet) []string {
 
 // postLine summarises the post part from its metadata when it counts its
 // objects.
-func postLine(target string, m *bmariadb.PostMeta) string {
+func postLine(target string, m *mariadbpart.PostMeta) string {
 	if m == nil {
-		m = &bmariadb.PostMeta{}
+		m = &mariadbpart.PostMeta{}
 	}
 	var what []string
 	for _, k := range []struct {

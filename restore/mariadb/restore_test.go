@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	bm "github.com/zuulstate/zuulstate/backup/mariadb"
 	"github.com/zuulstate/zuulstate/restore"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // sampleParts builds a database src with a table t (5 rows in two data
@@ -19,21 +19,21 @@ func sampleParts(src string, rowsInMeta int) *fakeParts {
 		"CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `name` varbinary(100) DEFAULT NULL,\n  `n` int NOT NULL,\n"+
 			"  PRIMARY KEY (`id`),\n  KEY `n` (`n`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 		"CREATE TABLE `log` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `msg` varbinary(100),\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB"),
-		bm.DatabaseMeta{Database: src, LockMode: bm.LockBackupStage, Tables: []bm.TableMeta{
+		mariadbpart.DatabaseMeta{Database: src, LockMode: mariadbpart.LockBackupStage, Tables: []mariadbpart.TableMeta{
 			{Name: "t", Rows: int64(rowsInMeta), Parts: []string{src + ".t.data", src + ".t.data.1"}},
 			{Name: "log", Rows: 0, Parts: []string{src + ".log.data"}},
 		}})
 	f.add(src+".t.data", stream(src, src+".t.data",
 		"INSERT INTO `t` (`id`,`name`,`n`) VALUES (1,'a\\0b',10),(2,'it\\'s \\\\ ok',20)"),
-		bm.DataMeta{Database: src, Table: "t", Chunk: 0, Chunks: 2, Rows: 2})
+		mariadbpart.DataMeta{Database: src, Table: "t", Chunk: 0, Chunks: 2, Rows: 2})
 	f.add(src+".t.data.1", stream(src, src+".t.data.1",
 		"INSERT INTO `t` (`id`,`name`,`n`) VALUES (3,'\xf0\x9f\x8e\x89',30),(4,NULL,40)",
 		"INSERT INTO `t` (`id`,`name`,`n`) VALUES (5,'',50)"),
-		bm.DataMeta{Database: src, Table: "t", Chunk: 1, Chunks: 2, Rows: 3})
+		mariadbpart.DataMeta{Database: src, Table: "t", Chunk: 1, Chunks: 2, Rows: 3})
 	f.add(src+".post", stream(src, src+".post",
 		"CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select `"+src+"`.`t`.`id` AS `id`,`"+src+"`.`t`.`n` AS `n` from `"+src+"`.`t`",
 		"CREATE TRIGGER `tr` AFTER INSERT ON `t` FOR EACH ROW\nBEGIN\n  INSERT INTO `"+src+"`.`log` (`msg`) VALUES (CONCAT('new ', NEW.`id`, ' in `"+src+"`.x'));\nEND"),
-		bm.PostMeta{Database: src, Views: []string{"v"}, Triggers: []string{"tr"}})
+		mariadbpart.PostMeta{Database: src, Views: []string{"v"}, Triggers: []string{"tr"}})
 	return f
 }
 
@@ -57,7 +57,7 @@ func TestRestoreRenamed(t *testing.T) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)
 		}
 	}
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); err != nil {
+	if err := r.Restore(t.Context(), f.parts, f.open); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("summary:\n%s", out.String())
@@ -112,7 +112,7 @@ func TestRefuseNonEmptyThenForce(t *testing.T) {
 	if !errors.Is(err, restore.ErrTargetNotEmpty) || !strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), "--db-map") {
 		t.Fatalf("check of a non-empty target: %v", err)
 	}
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); !errors.Is(err, restore.ErrTargetNotEmpty) {
+	if err := r.Restore(t.Context(), f.parts, f.open); !errors.Is(err, restore.ErrTargetNotEmpty) {
 		t.Fatalf("restore into a non-empty target: %v", err)
 	}
 	if n := queryInt(t, admin, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", src); n != 1 {
@@ -127,7 +127,7 @@ func TestRefuseNonEmptyThenForce(t *testing.T) {
 	if err := rf.Check(t.Context(), f.parts[0]); err != nil {
 		t.Fatalf("check with force: %v", err)
 	}
-	if err := rf.RestoreSet(t.Context(), f.parts, f.open); err != nil {
+	if err := rf.Restore(t.Context(), f.parts, f.open); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "dropping database "+src+" on "+cfg.Addr) {
@@ -154,7 +154,7 @@ func TestEmptyExistingTarget(t *testing.T) {
 	if err := r.Check(t.Context(), f.parts[0]); err != nil {
 		t.Fatalf("an existing empty database should be accepted: %v", err)
 	}
-	if err := r.RestoreSet(t.Context(), f.parts, f.open); err != nil {
+	if err := r.Restore(t.Context(), f.parts, f.open); err != nil {
 		t.Fatal(err)
 	}
 }

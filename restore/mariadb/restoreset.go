@@ -11,11 +11,11 @@ import (
 	"github.com/zuulstate/zuulstate/sqlstream"
 )
 
-// RestoreSet loads parts: for each database its schema, then its data parts
+// Restore loads parts: for each database its schema, then its data parts
 // in parallel, then its post part; then the grants part (WithGrants). It
 // then compares the row counts with the manifest, prints them to Out, and
 // fails on any mismatch.
-func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+func (r *Restorer) Restore(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
 	sets, grants, err := group(parts)
 	if err != nil {
 		return err

@@ -8,15 +8,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
-	bpaths "github.com/zuulstate/zuulstate/backup/paths"
 	"github.com/zuulstate/zuulstate/dirtar"
 	"github.com/zuulstate/zuulstate/internal/units"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/paths/pathspart"
 )
 
 // Restorer extracts paths parts.
@@ -27,6 +28,7 @@ type Restorer struct {
 	Target string
 	// Force allows restoring into directories that are not empty.
 	Force bool
+	Log   *slog.Logger
 
 	results []restore.Result
 }
@@ -38,14 +40,14 @@ var (
 )
 
 // Source returns "paths".
-func (r *Restorer) Source() string { return bpaths.SourceName }
+func (r *Restorer) Source() string { return pathspart.SourceName }
 
 // TargetDir says where part p is restored.
 func (r *Restorer) TargetDir(p snapshot.Part) (string, error) {
 	if r.Target != "" {
 		return filepath.Join(r.Target, p.Name), nil
 	}
-	var m bpaths.Meta
+	var m pathspart.Meta
 	if err := json.Unmarshal(p.Meta, &m); err != nil || !filepath.IsAbs(m.Path) {
 		return "", fmt.Errorf("%w: part metadata has no original path; use --paths-dir", snapshot.ErrCorrupt)
 	}
@@ -70,17 +72,42 @@ func (r *Restorer) Check(_ context.Context, p snapshot.Part) error {
 	return nil
 }
 
-// Restore extracts the tar stream into the part's target directory.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
+// Restore extracts each part's tar stream into its target directory.
+func (r *Restorer) Restore(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+	for _, p := range parts {
+		start := time.Now()
+		if err := r.restorePart(ctx, p, open); err != nil {
+			return err
+		}
+		if r.Log != nil {
+			r.Log.Info("part restored", "source", p.Source, "part", p.Name, "raw_bytes", p.RawSize, "duration", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
+// restorePart extracts one part; its errors name the part.
+func (r *Restorer) restorePart(ctx context.Context, p snapshot.Part, open restore.Opener) error {
 	dir, err := r.TargetDir(p)
+	if err != nil {
+		return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src, finish, err := open(ctx, p)
 	if err != nil {
 		return err
 	}
 	got, err := dirtar.Extract(ctx, src, dir, dirtar.ExtractOptions{Overwrite: r.Force, Owners: os.Geteuid() == 0})
 	if err != nil {
+		cancel() // finish releases the part without reading the rest
+		_ = finish()
+		return fmt.Errorf("part %s/%s: %w", p.Source, p.Name, err)
+	}
+	if err := finish(); err != nil {
 		return err
 	}
-	var m bpaths.Meta
+	var m pathspart.Meta
 	_ = json.Unmarshal(p.Meta, &m) // without metadata the expected counts are 0 and show as a mismatch
 	r.results = append(r.results,
 		restore.Result{Source: p.Source, Part: p.Name, What: "files", Expected: m.Stats.Files, Found: got.Files},
@@ -100,7 +127,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 			out = append(out, fmt.Sprintf("paths/%s: %v", p.Name, err))
 			continue
 		}
-		var m bpaths.Meta
+		var m pathspart.Meta
 		_ = json.Unmarshal(p.Meta, &m)
 		verb := "extract into"
 		if r.Force {

@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 
-	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/dirtar"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // HelperCommand is the hidden zuulstate subcommand a restore helper runs:
@@ -29,7 +29,7 @@ func (r *Restorer) options() dirtar.ExtractOptions {
 
 // extract writes the stream into the target the chosen way.
 func (r *Restorer) extract(ctx context.Context, eng *engine.Engine, t *target, src io.Reader) (dirtar.ExtractStats, error) {
-	if t.way == bvolumes.WayDirect {
+	if t.way == volumespart.WayDirect {
 		return dirtar.Extract(ctx, src, t.path, r.options())
 	}
 	img, err := r.image(ctx, eng)

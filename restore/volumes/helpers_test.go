@@ -10,10 +10,11 @@ import (
 	"testing"
 
 	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/internal/voltest"
 	"github.com/zuulstate/zuulstate/repository"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // memSink keeps parts in memory: these tests exercise the volumes code,
@@ -30,7 +31,7 @@ func (s *memSink) WritePart(ctx context.Context, name string, produce repository
 	if err != nil {
 		return err
 	}
-	s.parts = append(s.parts, snapshot.Part{Source: bvolumes.SourceName, Name: name, Meta: raw, RawSize: int64(buf.Len())})
+	s.parts = append(s.parts, snapshot.Part{Source: volumespart.SourceName, Name: name, Meta: raw, RawSize: int64(buf.Len())})
 	data[name] = buf.Bytes()
 	return nil
 }
@@ -61,7 +62,7 @@ func backupParts(t *testing.T, eng *engine.Engine, cfg bvolumes.Config) []snapsh
 	return sink.parts
 }
 
-func metaOf(t *testing.T, p snapshot.Part) bvolumes.Meta {
+func metaOf(t *testing.T, p snapshot.Part) volumespart.Meta {
 	t.Helper()
 	m, err := partMeta(p)
 	if err != nil {
@@ -90,7 +91,10 @@ func restorePart(t *testing.T, r *Restorer, p snapshot.Part) error {
 	if err := r.Check(t.Context(), p); err != nil {
 		return err
 	}
-	return r.Restore(t.Context(), p, bytes.NewReader(data[p.Name]))
+	open := func(context.Context, snapshot.Part) (io.Reader, func() error, error) {
+		return bytes.NewReader(data[p.Name]), func() error { return nil }, nil
+	}
+	return r.Restore(t.Context(), []snapshot.Part{p}, open)
 }
 
 func requireRoot(t *testing.T) {

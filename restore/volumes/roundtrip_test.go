@@ -13,6 +13,7 @@ import (
 	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
 	"github.com/zuulstate/zuulstate/internal/voltest"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 const hugeSparse = 9 << 30 // over the 8 GiB ustar size limit
@@ -41,7 +42,7 @@ func TestRoundTripDirect(t *testing.T) {
 	}
 	for _, p := range parts {
 		m := metaOf(t, p)
-		if m.Way != bvolumes.WayDirect || len(m.Lost) != 0 {
+		if m.Way != volumespart.WayDirect || len(m.Lost) != 0 {
 			t.Errorf("%s: way %s, lost %v; want direct, nothing lost", p.Name, m.Way, m.Lost)
 		}
 		if len(m.Mounts) != 1 || m.Mounts[0].Container != c {
@@ -84,25 +85,25 @@ func TestRoundTripAPI(t *testing.T) {
 	voltest.BuildTree(t, mp, 64<<20)
 	want := voltest.Scan(t, mp)
 
-	for _, way := range []string{bvolumes.ModeAPI, bvolumes.ModeDirect} {
+	for _, way := range []string{volumespart.ModeAPI, volumespart.ModeDirect} {
 		t.Run("backup "+way, func(t *testing.T) {
 			parts := backupParts(t, eng, bvolumes.Config{Mode: way, Volumes: []bvolumes.VolumeSel{{Name: vol}}})
 			m := metaOf(t, parts[0])
 			wantLost := []string(nil)
-			if way == bvolumes.ModeAPI {
-				wantLost = bvolumes.LostByAPI
+			if way == volumespart.ModeAPI {
+				wantLost = volumespart.LostByAPI
 			}
 			if m.Way != way || !slices.Equal(m.Lost, wantLost) {
 				t.Errorf("way %s lost %v, want %s lost %v", m.Way, m.Lost, way, wantLost)
 			}
 			newVol := voltest.Name("zstest-api")
 			t.Cleanup(func() { voltest.RemoveVolume(t, eng, newVol) })
-			r := restorer(t, eng, Config{Mode: bvolumes.ModeAPI, AllowDevices: true, VolumeMap: map[string]string{vol: newVol}})
+			r := restorer(t, eng, Config{Mode: volumespart.ModeAPI, AllowDevices: true, VolumeMap: map[string]string{vol: newVol}})
 			if err := restorePart(t, r, parts[0]); err != nil {
 				t.Fatal(err)
 			}
 			got := restoredScan(t, r, parts[0])
-			if way == bvolumes.ModeAPI {
+			if way == volumespart.ModeAPI {
 				voltest.Compare(t, apiLosses.Degrade(want), got)
 			} else {
 				voltest.Compare(t, want, got)
@@ -133,7 +134,7 @@ func TestDriverOptionsRoundTrip(t *testing.T) {
 	voltest.BuildTree(t, device, 1<<20)
 	want := voltest.Scan(t, device)
 	parts := backupParts(t, eng, bvolumes.Config{Volumes: []bvolumes.VolumeSel{{Name: vol}}})
-	if m := metaOf(t, parts[0]); m.Way != bvolumes.WayAPI || !maps.Equal(m.Volume.DriverOpts, opts) {
+	if m := metaOf(t, parts[0]); m.Way != volumespart.WayAPI || !maps.Equal(m.Volume.DriverOpts, opts) {
 		t.Fatalf("way %s, driver options %v; want api and %v", m.Way, m.Volume.DriverOpts, opts)
 	}
 	voltest.RemoveVolume(t, eng, vol)

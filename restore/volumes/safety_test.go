@@ -14,23 +14,23 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/volume"
 
-	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/internal/voltest"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // volumePart is a part that restores into volume name, with stream data.
 func volumePart(t *testing.T, name string, stream []byte) snapshot.Part {
 	t.Helper()
-	meta, err := json.Marshal(bvolumes.Meta{Kind: bvolumes.KindVolume, Way: bvolumes.WayDirect,
-		Volume: &bvolumes.VolumeMeta{Name: name, Driver: "local"}})
+	meta, err := json.Marshal(volumespart.Meta{Kind: volumespart.KindVolume, Way: volumespart.WayDirect,
+		Volume: &volumespart.VolumeMeta{Name: name, Driver: "local"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	data[name] = stream
-	return snapshot.Part{Source: bvolumes.SourceName, Name: name, Meta: meta}
+	return snapshot.Part{Source: volumespart.SourceName, Name: name, Meta: meta}
 }
 
 func archive(t *testing.T, hdrs ...*tar.Header) []byte {
@@ -76,7 +76,7 @@ func TestMaliciousArchives(t *testing.T) {
 		"hardlink to outside": {{Name: "pw", Typeflag: tar.TypeLink, Linkname: "../../../../etc/passwd"}},
 		"device node":         {{Name: "sda", Typeflag: tar.TypeBlock, Devmajor: 8, Devminor: 0}},
 	}
-	for _, way := range []string{bvolumes.ModeDirect, bvolumes.ModeAPI} {
+	for _, way := range []string{volumespart.ModeDirect, volumespart.ModeAPI} {
 		r := restorer(t, eng, Config{Mode: way})
 		for name, bad := range cases {
 			t.Run(way+"/"+name, func(t *testing.T) {
@@ -126,7 +126,7 @@ func list(t *testing.T, dir string) []string {
 func TestNonEmptyTarget(t *testing.T) {
 	requireRoot(t)
 	eng := voltest.Engine(t)
-	for _, way := range []string{bvolumes.ModeDirect, bvolumes.ModeAPI} {
+	for _, way := range []string{volumespart.ModeDirect, volumespart.ModeAPI} {
 		t.Run(way, func(t *testing.T) {
 			vol, mp := voltest.Volume(t, eng, volume.CreateOptions{})
 			if err := os.WriteFile(filepath.Join(mp, "old"), []byte("old"), 0o644); err != nil {

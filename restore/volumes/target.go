@@ -14,10 +14,10 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"golang.org/x/sys/unix"
 
-	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/dirtar"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // target is where one part goes.
@@ -25,7 +25,7 @@ type target struct {
 	kind   string
 	volume string // target volume name
 	path   string // bind path, or the volume's mountpoint once it exists
-	meta   bvolumes.Meta
+	meta   volumespart.Meta
 	exists bool
 	way    string
 	// nonEmpty names an entry found in the target, "" if it is empty.
@@ -33,20 +33,20 @@ type target struct {
 }
 
 func (t *target) name() string {
-	if t.kind == bvolumes.KindVolume {
+	if t.kind == volumespart.KindVolume {
 		return t.volume
 	}
 	return t.path
 }
 
-func partMeta(p snapshot.Part) (bvolumes.Meta, error) {
-	var m bvolumes.Meta
+func partMeta(p snapshot.Part) (volumespart.Meta, error) {
+	var m volumespart.Meta
 	if err := json.Unmarshal(p.Meta, &m); err != nil {
 		return m, fmt.Errorf("%w: part %s has no readable volumes metadata: %w", snapshot.ErrCorrupt, p.Name, err)
 	}
 	switch {
-	case m.Kind == bvolumes.KindVolume && m.Volume != nil && m.Volume.Name != "":
-	case m.Kind == bvolumes.KindBind && filepath.IsAbs(m.Path):
+	case m.Kind == volumespart.KindVolume && m.Volume != nil && m.Volume.Name != "":
+	case m.Kind == volumespart.KindBind && filepath.IsAbs(m.Path):
 	default:
 		return m, fmt.Errorf("%w: part %s: metadata names no volume or bind path", snapshot.ErrCorrupt, p.Name)
 	}
@@ -60,7 +60,7 @@ func (r *Restorer) resolve(ctx context.Context, eng *engine.Engine, p snapshot.P
 		return nil, err
 	}
 	t := &target{kind: m.Kind, meta: m}
-	if m.Kind == bvolumes.KindBind {
+	if m.Kind == volumespart.KindBind {
 		t.path = mapPath(m.Path, r.cfg.BindMap)
 		_, err := os.Lstat(t.path)
 		t.exists = err == nil
@@ -84,7 +84,7 @@ func (r *Restorer) resolve(ctx context.Context, eng *engine.Engine, p snapshot.P
 	if t.way, err = r.chooseWay(eng, t); err != nil {
 		return nil, err
 	}
-	if t.kind == bvolumes.KindBind && t.way == bvolumes.WayAPI {
+	if t.kind == volumespart.KindBind && t.way == volumespart.WayAPI {
 		t.exists = true // only the engine can tell; it creates a missing path
 	}
 	if t.exists {
@@ -118,30 +118,30 @@ func (r *Restorer) chooseWay(eng *engine.Engine, t *target) (string, error) {
 	var why string
 	vol := t.meta.Volume
 	switch {
-	case r.cfg.Mode == bvolumes.ModeAPI:
-		return bvolumes.WayAPI, nil
+	case r.cfg.Mode == volumespart.ModeAPI:
+		return volumespart.WayAPI, nil
 	case !eng.Local():
 		why = "the engine at " + eng.Host + " is not on this machine"
-	case t.kind == bvolumes.KindVolume && (vol.Driver != "local" || len(vol.DriverOpts) > 0):
+	case t.kind == volumespart.KindVolume && (vol.Driver != "local" || len(vol.DriverOpts) > 0):
 		why = "the volume is mounted by its driver only while a container uses it"
 	case t.exists && unix.Access(t.path, unix.W_OK|unix.X_OK) != nil:
 		why = "cannot write " + t.path + " here"
-	case !t.exists && t.kind == bvolumes.KindVolume && os.Geteuid() != 0:
+	case !t.exists && t.kind == volumespart.KindVolume && os.Geteuid() != 0:
 		why = "new volumes are writable only by root"
 	}
 	switch {
 	case why == "":
-		return bvolumes.WayDirect, nil
-	case r.cfg.Mode == bvolumes.ModeDirect:
+		return volumespart.WayDirect, nil
+	case r.cfg.Mode == volumespart.ModeDirect:
 		return "", fmt.Errorf("%s %s: mode direct: %s (use mode api or auto)", t.kind, t.name(), why)
 	}
-	return bvolumes.WayAPI, nil
+	return volumespart.WayAPI, nil
 }
 
 // firstEntry returns the name of an entry in the existing target, or "".
 // Leftovers of an interrupted staged restore do not count.
 func (r *Restorer) firstEntry(ctx context.Context, eng *engine.Engine, t *target) (string, error) {
-	if t.way == bvolumes.WayDirect {
+	if t.way == volumespart.WayDirect {
 		return firstName(t.path)
 	}
 	img, err := r.image(ctx, eng)
@@ -202,7 +202,7 @@ func firstName(dir string) (string, error) {
 }
 
 func mountOf(t *target) engine.Mount {
-	if t.kind == bvolumes.KindVolume {
+	if t.kind == volumespart.KindVolume {
 		return engine.Mount{Volume: t.volume}
 	}
 	return engine.Mount{Bind: t.path}
@@ -214,8 +214,8 @@ func (r *Restorer) create(ctx context.Context, eng *engine.Engine, t *target) er
 	if t.exists {
 		return nil
 	}
-	if t.kind == bvolumes.KindBind {
-		if t.way == bvolumes.WayDirect {
+	if t.kind == volumespart.KindBind {
+		if t.way == volumespart.WayDirect {
 			if err := os.MkdirAll(t.path, 0o755); err != nil {
 				return fmt.Errorf("create bind path: %w", err)
 			}
@@ -229,11 +229,11 @@ func (r *Restorer) create(ctx context.Context, eng *engine.Engine, t *target) er
 	}
 	r.cfg.Log.Info("created volume", "volume", t.volume, "driver", v.Driver)
 	t.exists, t.path = true, v.Mountpoint
-	if t.way == bvolumes.WayDirect && unix.Access(t.path, unix.W_OK|unix.X_OK) != nil {
-		if r.cfg.Mode == bvolumes.ModeDirect {
+	if t.way == volumespart.WayDirect && unix.Access(t.path, unix.W_OK|unix.X_OK) != nil {
+		if r.cfg.Mode == volumespart.ModeDirect {
 			return fmt.Errorf("volume %s: mode direct: cannot write its mountpoint %s here (use mode api or auto)", t.volume, t.path)
 		}
-		t.way = bvolumes.WayAPI
+		t.way = volumespart.WayAPI
 	}
 	return nil
 }

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
 	"github.com/zuulstate/zuulstate/dirtar"
 	"github.com/zuulstate/zuulstate/internal/units"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 const cleanupTimeout = 2 * time.Minute
@@ -57,7 +57,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 		}
 		var b strings.Builder
 		switch {
-		case t.kind == bvolumes.KindVolume && !t.exists:
+		case t.kind == volumespart.KindVolume && !t.exists:
 			m := t.meta.Volume
 			fmt.Fprintf(&b, "create volume %s (driver %s%s%s)", t.volume, m.Driver, count(", %d driver options", len(m.DriverOpts)), count(", %d labels", len(m.Labels)))
 		case t.nonEmpty != "":
@@ -81,7 +81,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 }
 
 func sourceName(t *target) string {
-	if t.kind == bvolumes.KindVolume {
+	if t.kind == volumespart.KindVolume {
 		return t.meta.Volume.Name
 	}
 	return t.meta.Path
@@ -94,7 +94,7 @@ func count(format string, n int) string {
 	return fmt.Sprintf(format, n)
 }
 
-func mounts(ms []bvolumes.MountMeta) string {
+func mounts(ms []volumespart.MountMeta) string {
 	var s []string
 	for _, m := range ms {
 		mode := "ro"

@@ -24,10 +24,10 @@ import (
 	"sync"
 	"time"
 
-	bvolumes "github.com/zuulstate/zuulstate/backup/volumes"
-	"github.com/zuulstate/zuulstate/backup/volumes/engine"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/volumes/engine"
+	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
 // Config says where and how parts are restored.
@@ -88,13 +88,13 @@ func New(cfg Config) *Restorer {
 		cfg.Out = io.Discard
 	}
 	if cfg.Mode == "" {
-		cfg.Mode = bvolumes.ModeAuto
+		cfg.Mode = volumespart.ModeAuto
 	}
 	return &Restorer{cfg: cfg, targets: map[string]*target{}}
 }
 
 // Source returns "volumes".
-func (r *Restorer) Source() string { return bvolumes.SourceName }
+func (r *Restorer) Source() string { return volumespart.SourceName }
 
 // engine connects on first use; Check is the first call with a context.
 func (r *Restorer) engine(ctx context.Context) (*engine.Engine, error) {
@@ -131,7 +131,7 @@ func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
 		return err
 	}
 	r.targets[p.Name] = t
-	if t.way == bvolumes.WayAPI {
+	if t.way == volumespart.WayAPI {
 		if _, err := r.helperBinary(); err != nil {
 			return err
 		}
@@ -143,17 +143,43 @@ func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
 	return nil
 }
 
-// Restore creates the target if needed, extracts the stream into it and
-// verifies the counts.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
+// Restore restores each part: it creates the target if needed, extracts
+// the stream into it and verifies the counts.
+func (r *Restorer) Restore(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
 	eng, err := r.engine(ctx)
 	if err != nil {
 		return err
 	}
+	for _, p := range parts {
+		if err := r.restorePart(ctx, eng, p, open); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Restorer) restorePart(ctx context.Context, eng *engine.Engine, p snapshot.Part, open restore.Opener) error {
 	t, err := r.resolve(ctx, eng, p)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src, finish, err := open(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := r.write(ctx, eng, p, t, src); err != nil {
+		cancel() // finish then releases the part without reading the rest
+		_ = finish()
+		return err
+	}
+	return finish()
+}
+
+// write creates the target if needed, extracts src into it and compares
+// the counts with the manifest.
+func (r *Restorer) write(ctx context.Context, eng *engine.Engine, p snapshot.Part, t *target, src io.Reader) error {
 	if err := r.create(ctx, eng, t); err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@ package zookeeper_test
 import (
 	"testing"
 
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
 )
 
 func zkconnect(t *testing.T, cfg zkconn.Config) (*zkconn.Client, zkconn.Config) {

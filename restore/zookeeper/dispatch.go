@@ -10,7 +10,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // batch is one ordered write: a multi of operations, or a single container
@@ -19,9 +20,9 @@ type batch struct {
 	id   uint64
 	ops  []any
 	size int
-	// single, when set, is a container or TTL create.
+	// single, when set, is a container or TTL create, by kind.
 	single *zk.CreateTTLRequest
-	kind   byte // 'c' container, 't' TTL
+	kind   zktree.Kind
 	// probe tells, after a lost connection, whether the batch was applied:
 	// the node at probe exists (or, with gone, does not).
 	probe string
@@ -105,7 +106,7 @@ func (d *dispatcher) send(ctx context.Context, b *batch) error {
 
 func (d *dispatcher) run(ctx context.Context, b *batch) error {
 	switch {
-	case b.single != nil && b.kind == 'c':
+	case b.single != nil && b.kind == zktree.KindContainer:
 		return d.c.CreateContainer(ctx, b.single.Path, b.single.Data, b.single.Acl)
 	case b.single != nil:
 		err := d.c.CreateTTL(ctx, b.single.Path, b.single.Data, b.single.Acl, time.Duration(b.single.Ttl)*time.Millisecond)

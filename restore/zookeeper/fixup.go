@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // fixup is what is left to do for a node once everything below it exists:
@@ -118,7 +118,7 @@ func (f *fixer) run(ctx context.Context, x fixup) error {
 // created meanwhile by someone else makes the multi fail as a whole, and
 // it is tried again.
 func bump(ctx context.Context, c *zkconn.Client, path string, seq int64, limit int) (bool, error) {
-	prefix := bzk.Join(path, "zuulstate-seq-")
+	prefix := zktree.Join(path, "zuulstate-seq-")
 	open := zk.WorldACL(zk.PermAll)
 	// Sizes count the server path: the chroot is added to every op.
 	pair := createOpSize(c.Abs(prefix), nil, open) + deleteOpSize(c.Abs(prefix)+"0000000000")
@@ -132,7 +132,7 @@ func bump(ctx context.Context, c *zkconn.Client, path string, seq int64, limit i
 		case !ok:
 			return advanced, fmt.Errorf("advance the sequence counter of %s: the node is gone", path)
 		}
-		cur := bzk.SeqOf(*st)
+		cur := zktree.SeqOf(*st)
 		if cur >= seq {
 			return advanced, nil
 		}

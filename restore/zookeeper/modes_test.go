@@ -12,30 +12,30 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
 	"github.com/zuulstate/zuulstate/restore"
 	. "github.com/zuulstate/zuulstate/restore/zookeeper"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // zuulSetup backs up a small Zuul-shaped tree (profile all, so /zuul too)
 // and returns the sink and an empty dev target.
-func zuulSetup(t *testing.T, profile string) (*zktest.Sink, *zkconn.Client, zkconn.Config, []*bzk.Node) {
+func zuulSetup(t *testing.T, profile string) (*zktest.Sink, *zkconn.Client, zkconn.Config, []*zktree.Node) {
 	t.Helper()
 	prod, dev := zktest.Server{Which: "prod"}, zktest.Server{Which: "dev"}
 	src := prod.Config(t, prod.Chroot(t))
 	pc, _ := zkconnect(t, src)
 	zktest.Build(t, pc, zktest.ZuulTree(zktest.ZuulShape{Projects: 50, NodepoolNodes: 30, Requests: 30, ZuulNodes: 20, Images: 3}))
-	sink := backupOf(t, bzk.Config{Conn: src, Profile: profile})
+	sink := backupOf(t, zktree.Config{Conn: src, Profile: profile})
 	dst := dev.Config(t, dev.Chroot(t))
 	dc, _ := zkconnect(t, dst)
 	return sink, dc, dst, zktest.Dump(t, pc, "/")
 }
 
 func TestNotEmptyForceWipe(t *testing.T) {
-	sink, dc, dst, _ := zuulSetup(t, bzk.ProfileZuul)
+	sink, dc, dst, _ := zuulSetup(t, zktree.ProfileZuul)
 	var rr restoreRun
 	if err := rr.do(t, Config{Conn: dst}, sink); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestProfiles(t *testing.T) {
 	pc, _ := zkconnect(t, src)
 	zktest.Build(t, pc, append(zktest.ZuulTree(zktest.ZuulShape{Projects: 5, NodepoolNodes: 3, Requests: 3, ZuulNodes: 5, Images: 1}),
 		zktest.Spec{Path: "/other-app", Data: []byte("not Zuul's")}))
-	sink := backupOf(t, bzk.Config{Conn: src, Profile: bzk.ProfileAll})
+	sink := backupOf(t, zktree.Config{Conn: src, Profile: zktree.ProfileAll})
 	dst := dev.Config(t, dev.Chroot(t))
 	dc, _ := zkconnect(t, dst)
 	everything := []string{"/keystorage/github/org0000/project-000001/ssh", "/keystorage-oidc/RS256", "/zuul/tenant", "/nodepool/nodes",
@@ -148,7 +148,7 @@ func TestProfiles(t *testing.T) {
 // Include, exclude and path_map select and move subtrees; parents that
 // are missing in the target are created.
 func TestIncludeExcludePathMap(t *testing.T) {
-	sink, dc, dst, src := zuulSetup(t, bzk.ProfileZuul)
+	sink, dc, dst, src := zuulSetup(t, zktree.ProfileZuul)
 	var rr restoreRun
 	cfg := Config{Conn: dst, Include: []string{"/keystorage/gerrit", "/nodepool/images"}, Exclude: []string{"/keystorage/gerrit/org0000/project-000002"},
 		PathMap: map[string]string{"/keystorage": "/copy/keys"}}
@@ -169,7 +169,7 @@ func TestIncludeExcludePathMap(t *testing.T) {
 // A node too big for the target, or with a name the server refuses, fails
 // the restore before anything is written.
 func TestRefusedBeforeWriting(t *testing.T) {
-	sink, dc, dst, _ := zuulSetup(t, bzk.ProfileZuul)
+	sink, dc, dst, _ := zuulSetup(t, zktree.ProfileZuul)
 	var rr restoreRun
 	err := rr.do(t, Config{Conn: dst, MaxRequestBytes: 300}, sink)
 	if err == nil || !strings.Contains(err.Error(), "over the target's limit of 300") || !strings.Contains(err.Error(), "max_request_bytes") {
@@ -182,16 +182,16 @@ func TestRefusedBeforeWriting(t *testing.T) {
 	// A snapshot (written by hand here) with a name outside the Basic
 	// Multilingual Plane, which the server refuses: named, not dropped.
 	var buf bytes.Buffer
-	enc, _ := bzk.NewEncoder(&buf, bzk.Header{Format: 1, Roots: []string{"/keystorage"}})
+	enc, _ := zktree.NewEncoder(&buf, zktree.Header{Format: 1, Roots: []string{"/keystorage"}})
 	for _, p := range []string{"/keystorage", "/keystorage/emoji-\U0001F600", "/keystorage/emoji-\U0001F600/x"} {
-		if _, err := enc.Node(&bzk.Record{Path: p, ACL: zktest.Open}); err != nil {
+		if _, err := enc.Node(&zktree.Record{Path: p, ACL: zktest.Open}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_ = enc.Close(bzk.Trailer{Nodes: 3})
-	meta, _ := json.Marshal(bzk.TreeMeta{Format: 1, Nodes: 3, Roots: []bzk.RootMeta{{Path: "/keystorage", Nodes: 3}}})
-	crafted := &zktest.Sink{Source: bzk.SourceName}
-	crafted.Set(snapshot.Part{Source: bzk.SourceName, Name: bzk.TreePart, Meta: meta}, buf.Bytes())
+	_ = enc.Close(zktree.Trailer{Nodes: 3})
+	meta, _ := json.Marshal(zktree.TreeMeta{Format: 1, Nodes: 3, Roots: []zktree.RootMeta{{Path: "/keystorage", Nodes: 3}}})
+	crafted := &zktest.Sink{Source: zktree.SourceName}
+	crafted.Set(snapshot.Part{Source: zktree.SourceName, Name: zktree.TreePart, Meta: meta}, buf.Bytes())
 	err = rr.do(t, Config{Conn: dst}, crafted)
 	if err == nil || !strings.Contains(err.Error(), "/keystorage/emoji-\U0001F600") || !strings.Contains(err.Error(), "outside the Basic Multilingual Plane") {
 		t.Fatalf("got %v", err)
@@ -223,7 +223,7 @@ func TestLargeSequenceCounter(t *testing.T) {
 			t.Fatal(zkconn.MultiError(ops, res, err))
 		}
 	}
-	sink := backupOf(t, bzk.Config{Conn: src})
+	sink := backupOf(t, zktree.Config{Conn: src})
 	dst := dev.Config(t, dev.Chroot(t))
 	var rr restoreRun
 	if err := rr.do(t, Config{Conn: dst}, sink); err != nil {
@@ -243,7 +243,7 @@ func TestTTLNeedsExtendedTypes(t *testing.T) {
 	src := prod.Config(t, prod.Chroot(t))
 	pc, _ := zkconnect(t, src)
 	zktest.Build(t, pc, []zktest.Spec{{Path: "/nodepool"}, {Path: "/nodepool/ttl", Data: []byte("x"), Flags: zk.FlagTTL, TTL: time.Hour}})
-	sink := backupOf(t, bzk.Config{Conn: src, TTLs: map[string]time.Duration{"/nodepool/ttl": time.Hour}})
+	sink := backupOf(t, zktree.Config{Conn: src, TTLs: map[string]time.Duration{"/nodepool/ttl": time.Hour}})
 
 	dst := zkconn.Config{Servers: []string{zktest.StartServer(t)}}
 	var rr restoreRun

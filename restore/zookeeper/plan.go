@@ -6,14 +6,14 @@ import (
 	"slices"
 	"strings"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // plan is what a restore covers, worked out from the manifest alone.
 type plan struct {
-	meta    bzk.TreeMeta
-	sel     bzk.Selection     // snapshot paths to restore
+	meta    zktree.TreeMeta
+	sel     zktree.Selection  // snapshot paths to restore
 	skipped map[string]string // snapshot root → why it is left out
 	// partial roots are restored in part, so their digest in the
 	// manifest cannot be compared.
@@ -22,7 +22,7 @@ type plan struct {
 	nodes   map[string]int64 // restore root → nodes (from the manifest when whole)
 }
 
-func (r *Restorer) plan(m bzk.TreeMeta) (*plan, error) {
+func (r *Restorer) plan(m zktree.TreeMeta) (*plan, error) {
 	p := &plan{meta: m, skipped: map[string]string{}, partial: map[string]bool{}, pathMap: r.cfg.PathMap, nodes: map[string]int64{}}
 	if r.cfg.Profile != ProfileDR && r.cfg.Profile != ProfileDev {
 		return nil, fmt.Errorf("unknown restore profile %q (use dr or dev)", r.cfg.Profile)
@@ -40,9 +40,9 @@ func (r *Restorer) plan(m bzk.TreeMeta) (*plan, error) {
 		found := false
 		for _, sr := range snapRoots {
 			switch {
-			case bzk.Under(path, sr):
+			case zktree.Under(path, sr):
 				roots, found = append(roots, path), true
-			case bzk.Under(sr, path):
+			case zktree.Under(sr, path):
 				roots, found = append(roots, sr), true
 			}
 		}
@@ -62,28 +62,28 @@ func (r *Restorer) plan(m bzk.TreeMeta) (*plan, error) {
 		roots = snapRoots
 	}
 	exclude := slices.Clone(r.cfg.Exclude)
-	runtime := !slices.ContainsFunc(r.cfg.Include, func(inc string) bool { return bzk.Under(inc, RuntimeState) })
+	runtime := !slices.ContainsFunc(r.cfg.Include, func(inc string) bool { return zktree.Under(inc, RuntimeState) })
 	if runtime {
 		exclude = append(exclude, RuntimeState)
 	}
-	p.sel = bzk.Normalize(roots, exclude)
+	p.sel = zktree.Normalize(roots, exclude)
 	for _, sr := range snapRoots {
-		if slices.ContainsFunc(p.sel.Roots, func(x string) bool { return bzk.Under(x, sr) }) {
+		if slices.ContainsFunc(p.sel.Roots, func(x string) bool { return zktree.Under(x, sr) }) {
 			continue
 		}
 		switch {
-		case slices.ContainsFunc(r.cfg.Exclude, func(e string) bool { return bzk.Under(sr, e) }):
+		case slices.ContainsFunc(r.cfg.Exclude, func(e string) bool { return zktree.Under(sr, e) }):
 			p.skipped[sr] = "excluded"
 		case r.cfg.Profile == ProfileDev:
 			p.skipped[sr] = "profile dev"
-		case runtime && bzk.Under(sr, RuntimeState):
+		case runtime && zktree.Under(sr, RuntimeState):
 			p.skipped[sr] = "Zuul's runtime state, which Zuul rebuilds; include " + RuntimeState + " to restore it"
 		default:
 			p.skipped[sr] = "not included"
 		}
 	}
 	for _, root := range p.sel.Roots {
-		whole := slices.Contains(snapRoots, root) && !slices.ContainsFunc(p.sel.Exclude, func(e string) bool { return bzk.Under(e, root) })
+		whole := slices.Contains(snapRoots, root) && !slices.ContainsFunc(p.sel.Exclude, func(e string) bool { return zktree.Under(e, root) })
 		if !whole {
 			p.partial[root] = true
 			continue
@@ -102,14 +102,14 @@ func (r *Restorer) plan(m bzk.TreeMeta) (*plan, error) {
 // outside ZooKeeper's own subtree.
 func (p *plan) checkMap() error {
 	for from, to := range p.pathMap {
-		if err := bzk.CheckPath(from); err != nil {
+		if err := zktree.CheckPath(from); err != nil {
 			return fmt.Errorf("path_map: %w", err)
 		}
-		if err := bzk.CheckServerPath(to); err != nil || bzk.Under(to, bzk.Internal) || to == "/" {
+		if err := zktree.CheckServerPath(to); err != nil || zktree.Under(to, zktree.Internal) || to == "/" {
 			return fmt.Errorf("path_map %s: target %q is not a path to restore to", from, to)
 		}
 		for _, root := range p.sel.Roots {
-			if from != root && bzk.Under(from, root) {
+			if from != root && zktree.Under(from, root) {
 				return fmt.Errorf("path_map source %s is inside restored subtree %s: map %s instead", from, root, root)
 			}
 		}
@@ -121,7 +121,7 @@ func (p *plan) checkMap() error {
 func (p *plan) mapPath(s string) string {
 	best := ""
 	for from := range p.pathMap {
-		if bzk.Under(s, from) && len(from) > len(best) {
+		if zktree.Under(s, from) && len(from) > len(best) {
 			best = from
 		}
 	}
@@ -140,7 +140,7 @@ func (p *plan) mapPath(s string) string {
 func (r *Restorer) Plan(parts []snapshot.Part) []string {
 	var out []string
 	for _, part := range parts {
-		if part.Name != bzk.TreePart {
+		if part.Name != zktree.TreePart {
 			out = append(out, fmt.Sprintf("skip zookeeper/%s: it is the zuul-admin export-keys file of the same keys (zuul-admin import-keys reads it)", part.Name))
 			continue
 		}

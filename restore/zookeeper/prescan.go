@@ -7,23 +7,26 @@ import (
 	"io"
 	"strings"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // scan is what reading the tree part once, before writing, found.
 type scan struct {
-	counts    map[string]int64       // restore root → nodes to restore
-	ancestors map[string]*bzk.Record // recorded ancestors of restore roots
+	counts    map[string]int64          // restore root → nodes to restore
+	ancestors map[string]*zktree.Record // recorded ancestors of restore roots
 	ttl       int64
 	total     int64
+	// expected holds, per restore root, what the read-back must find, so
+	// a restore that went right is verified without reading the part again.
+	expected map[string]*expectation
 }
 
 // rootOf returns the restore root that holds p.
 func (p *plan) rootOf(s string) string {
 	for _, r := range p.sel.Roots {
-		if bzk.Under(s, r) {
+		if zktree.Under(s, r) {
 			return r
 		}
 	}
@@ -38,10 +41,13 @@ func (r *Restorer) prescan(ctx context.Context, part snapshot.Part, open restore
 	if err != nil {
 		return nil, err
 	}
-	s := &scan{counts: map[string]int64{}, ancestors: map[string]*bzk.Record{}}
+	s := &scan{counts: map[string]int64{}, ancestors: map[string]*zktree.Record{}, expected: map[string]*expectation{}}
+	for _, root := range pl.sel.Roots {
+		s.expected[root] = newExpectation()
+	}
 	wanted := map[string]bool{}
 	for _, root := range pl.sel.Roots {
-		for a := bzk.Parent(root); a != "/"; a = bzk.Parent(a) {
+		for a := zktree.Parent(root); a != "/"; a = zktree.Parent(a) {
 			wanted[a] = true
 		}
 	}
@@ -53,9 +59,9 @@ func (r *Restorer) prescan(ctx context.Context, part snapshot.Part, open restore
 			problems = append(problems, "…")
 		}
 	}
-	dec, err := bzk.NewDecoder(rd)
+	dec, err := zktree.NewDecoder(rd)
 	for err == nil {
-		var rec *bzk.Record
+		var rec *zktree.Record
 		if rec, err = dec.Next(); err != nil {
 			break
 		}
@@ -65,25 +71,24 @@ func (r *Restorer) prescan(ctx context.Context, part snapshot.Part, open restore
 		if !pl.sel.Covered(rec.Path) {
 			continue
 		}
-		s.counts[pl.rootOf(rec.Path)]++
+		root := pl.rootOf(rec.Path)
+		s.counts[root]++
 		s.total++
 		target := pl.mapPath(rec.Path)
-		if cerr := bzk.CheckServerPath(target); cerr != nil {
+		s.expected[root].add(rec, target, r.wantACL(rec))
+		if cerr := zktree.CheckServerPath(target); cerr != nil {
 			report("%v", cerr)
 		}
-		acl := rec.ACL
-		if len(r.cfg.ReplaceACLs) > 0 {
-			acl = r.cfg.ReplaceACLs
-		}
+		acl := r.wantACL(rec)
 		size := multiOverhead + createOpSize(r.cfg.Conn.Chroot+target, rec.Data, acl) + max(0, temp-aclSize(acl))
-		if rec.Kind != bzk.KindPersistent {
+		if rec.Kind != zktree.KindPersistent {
 			size = singleCreateSize(r.cfg.Conn.Chroot+target, rec.Data, acl)
 		}
 		if size > r.cfg.MaxRequestBytes {
 			report("node %s: creating it takes a %d-byte request (%d bytes of data), over the target's limit of %d (restore.zookeeper.max_request_bytes, the target's jute.maxbuffer)",
 				target, size, len(rec.Data), r.cfg.MaxRequestBytes)
 		}
-		if rec.Kind == bzk.KindTTL {
+		if rec.Kind == zktree.KindTTL {
 			s.ttl++
 		}
 	}
@@ -105,7 +110,7 @@ func (r *Restorer) prescan(ctx context.Context, part snapshot.Part, open restore
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("nothing was restored: the target would refuse these nodes: %s", strings.Join(problems, "; "))
+		return nil, fmt.Errorf("the target would refuse these nodes: %s", strings.Join(problems, "; "))
 	}
 	return s, nil
 }

@@ -13,27 +13,40 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
-// RestoreSet restores the tree part among parts: it reads the part once to
-// check every node, wipes the target subtrees (Wipe) or checks they are
-// still absent (unless Force), writes, then reads the part and the target
-// again to verify. The keys part is left to zuul-admin import-keys.
-func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
-	var tree *snapshot.Part
+// inspection is what Inspect learnt from the tree part, for Restore.
+type inspection struct {
+	part snapshot.Part
+	pl   *plan
+	scan *scan
+	// temp is the ACL nodes are created with while their children are
+	// added, when their own ACL would lock this session out.
+	temp []zk.ACL
+}
+
+// treePart returns the tree part among parts, or nil.
+func treePart(parts []snapshot.Part) *snapshot.Part {
 	for i, p := range parts {
-		if p.Name == bzk.TreePart {
-			tree = &parts[i]
-		} else {
-			r.cfg.Log.Info("not loading the zuul-admin export-keys part; the tree part holds the same keys", "part", p.Name)
+		if p.Name == zktree.TreePart {
+			return &parts[i]
 		}
 	}
+	return nil
+}
+
+// Inspect reads the tree part once, before anything is written, and checks
+// every node the restore would write (see prescan); Restore writes from
+// what it found. The keys part is not read: it is left to zuul-admin
+// import-keys.
+func (r *Restorer) Inspect(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+	tree := treePart(parts)
 	if tree == nil {
-		return fmt.Errorf("part zookeeper/%s is for zuul-admin import-keys: restore zookeeper/%s with zuulstate, or run import-keys on the keys part", bzk.KeysPart, bzk.TreePart)
+		return fmt.Errorf("part zookeeper/%s is for zuul-admin import-keys: restore zookeeper/%s with zuulstate, or run import-keys on the keys part", zktree.KeysPart, zktree.TreePart)
 	}
 	m, err := treeMeta(*tree)
 	if err != nil {
@@ -43,8 +56,7 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 	if err != nil {
 		return err
 	}
-	r.warnDev(pl)
-	c, aux, err := r.conns(ctx)
+	c, _, err := r.conns(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,6 +65,36 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 		temp = []zk.ACL{{Perms: zk.PermAll, Scheme: "digest", ID: id}}
 	}
 	sc, err := r.prescan(ctx, *tree, open, pl, aclSize(temp))
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.inspected = &inspection{part: *tree, pl: pl, scan: sc, temp: temp}
+	r.mu.Unlock()
+	return nil
+}
+
+// Restore restores the tree part among parts from what Inspect found (it
+// inspects first if that has not happened): it wipes the target subtrees
+// (Wipe) or checks they are still absent (unless Force), writes, then
+// reads the target back to verify. The keys part is left to zuul-admin
+// import-keys.
+func (r *Restorer) Restore(ctx context.Context, parts []snapshot.Part, open restore.Opener) error {
+	for _, p := range parts {
+		if p.Name != zktree.TreePart {
+			r.cfg.Log.Info("not loading the zuul-admin export-keys part; the tree part holds the same keys", "part", p.Name)
+		}
+	}
+	in := r.takeInspection(parts)
+	if in == nil {
+		if err := r.Inspect(ctx, parts, open); err != nil {
+			return fmt.Errorf("nothing was restored: %w", err)
+		}
+		in = r.takeInspection(parts)
+	}
+	pl, sc := in.pl, in.scan
+	r.warnDev(pl)
+	c, aux, err := r.conns(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,14 +116,35 @@ func (r *Restorer) RestoreSet(ctx context.Context, parts []snapshot.Part, open r
 		return err
 	}
 	start := time.Now()
-	w, err := r.write(ctx, *tree, open, pl, c, aux, temp)
+	w, err := r.write(ctx, in.part, open, pl, c, aux, in.temp)
 	if err != nil {
 		return err
 	}
 	r.cfg.Log.Info("zookeeper nodes written", "created", w.created, "updated", w.updated, "counters_advanced", w.fix.bumped.Load(),
 		"acls_set_after_children", w.fix.acls.Load(), "batches_settled_after_lost_connections", w.d.settled,
 		"duration", time.Since(start).Round(time.Millisecond))
-	return r.verify(ctx, *tree, open, pl)
+	checks, err := r.readBack(ctx, pl, sc)
+	if err != nil {
+		return err
+	}
+	if checks != nil {
+		return r.report(pl, checks)
+	}
+	return r.verify(ctx, in.part, open, pl)
+}
+
+// takeInspection returns, once, what Inspect found about the tree part
+// among parts; nil when it has not inspected that part.
+func (r *Restorer) takeInspection(parts []snapshot.Part) *inspection {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	in := r.inspected
+	r.inspected = nil
+	tree := treePart(parts)
+	if in == nil || tree == nil || in.part.Name != tree.Name || in.part.RawSHA256 != tree.RawSHA256 {
+		return nil
+	}
+	return in
 }
 
 // write streams the selected records into the target.
@@ -93,9 +156,9 @@ func (r *Restorer) write(ctx context.Context, part snapshot.Part, open restore.O
 	d := newDispatcher(ctx, c, r.cfg.InFlight)
 	w := &writer{r: r, pl: pl, d: d, aux: aux, merge: r.cfg.Force, limit: r.cfg.BatchBytes, temp: temp,
 		digest: c.DigestIDOf(), fix: newFixer(ctx, aux, d, r.cfg.BatchBytes, 4), lastLog: time.Now()}
-	dec, err := bzk.NewDecoder(rd)
+	dec, err := zktree.NewDecoder(rd)
 	for err == nil {
-		var rec *bzk.Record
+		var rec *zktree.Record
 		if rec, err = dec.Next(); err == nil && pl.sel.Covered(rec.Path) {
 			err = w.add(ctx, rec)
 		}
@@ -135,7 +198,7 @@ func (r *Restorer) ancestors(ctx context.Context, c *zkconn.Client, pl *plan, sc
 	}
 	for _, root := range pl.sel.Roots {
 		var chain []string
-		for a := bzk.Parent(pl.mapPath(root)); a != "/"; a = bzk.Parent(a) {
+		for a := zktree.Parent(pl.mapPath(root)); a != "/"; a = zktree.Parent(a) {
 			chain = append([]string{a}, chain...)
 		}
 		for _, a := range chain {
@@ -156,7 +219,7 @@ func (r *Restorer) ancestors(ctx context.Context, c *zkconn.Client, pl *plan, sc
 func probeTTL(ctx context.Context, c *zkconn.Client, parent string, n int64) error {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	p := bzk.Join(parent, "zuulstate-ttl-probe-"+hex.EncodeToString(b[:]))
+	p := zktree.Join(parent, "zuulstate-ttl-probe-"+hex.EncodeToString(b[:]))
 	err := c.CreateTTL(ctx, p, nil, zk.WorldACL(zk.PermAll), time.Minute)
 	if errors.Is(err, zkconn.ErrUnimplemented) {
 		return fmt.Errorf("the snapshot has %d TTL nodes, but %s does not create TTL nodes: start it with -Dzookeeper.extendedTypesEnabled=true, "+

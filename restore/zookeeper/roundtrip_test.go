@@ -11,9 +11,9 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
 	. "github.com/zuulstate/zuulstate/restore/zookeeper"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
 )
 
 // TestTortureRoundTrip backs up the torture tree from prod and restores it
@@ -107,7 +107,7 @@ func TestConnectionLossDuringRestore(t *testing.T) {
 			}
 		})
 	})
-	err := r.RestoreSet(t.Context(), sink.Parts(), sink.Open)
+	err := r.Restore(t.Context(), sink.Parts(), sink.Open)
 	close(stop)
 	wg.Wait()
 	if err != nil {

@@ -13,10 +13,10 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // rootCheck is the verification of one restored subtree.
@@ -54,12 +54,12 @@ func (r *Restorer) verify(ctx context.Context, part snapshot.Part, open restore.
 	if err != nil {
 		return err
 	}
-	dec, err := bzk.NewDecoder(rd)
+	dec, err := zktree.NewDecoder(rd)
 	if err != nil {
 		return errors.Join(err, finish())
 	}
 	var readErr error
-	next := func() *bzk.Record {
+	next := func() *zktree.Record {
 		for readErr == nil {
 			rec, err := dec.Next()
 			if err != nil {
@@ -79,9 +79,9 @@ func (r *Restorer) verify(ctx context.Context, part snapshot.Part, open restore.
 	for _, root := range pl.sel.Roots {
 		ch := &rootCheck{root: root, target: pl.mapPath(root), digest: sha256.New()}
 		checks = append(checks, ch)
-		inRoot := func() bool { return rec != nil && bzk.Under(rec.Path, root) }
-		emit := func(n *bzk.Node) error {
-			for ; inRoot() && bzk.DFSLess(pl.mapPath(rec.Path), n.Path); rec = next() {
+		inRoot := func() bool { return rec != nil && zktree.Under(rec.Path, root) }
+		emit := func(n *zktree.Node) error {
+			for ; inRoot() && zktree.DFSLess(pl.mapPath(rec.Path), n.Path); rec = next() {
 				ch.expected++
 				ch.problem(&ch.missing, "%s is missing", pl.mapPath(rec.Path))
 			}
@@ -97,8 +97,8 @@ func (r *Restorer) verify(ctx context.Context, part snapshot.Part, open restore.
 			}
 			return readErr
 		}
-		_, werr := bzk.Walk(ctx, aux, ch.target, bzk.WalkOptions{Exclude: pl.targetExcludes(root), AllowNoAuth: true, Concurrency: r.cfg.Concurrency}, emit)
-		if werr != nil && !errors.Is(werr, bzk.ErrNoRoot) {
+		_, werr := zktree.Walk(ctx, aux, ch.target, zktree.WalkOptions{Exclude: pl.targetExcludes(root), AllowNoAuth: true, Concurrency: r.cfg.Concurrency}, emit)
+		if werr != nil && !errors.Is(werr, zktree.ErrNoRoot) {
 			return errors.Join(fmt.Errorf("verify %s: %w", ch.target, werr), finish())
 		}
 		for ; inRoot(); rec = next() {
@@ -116,13 +116,13 @@ func (r *Restorer) verify(ctx context.Context, part snapshot.Part, open restore.
 }
 
 // compare checks one restored node against its record.
-func (r *Restorer) compare(ch *rootCheck, rec *bzk.Record, n *bzk.Node) {
+func (r *Restorer) compare(ch *rootCheck, rec *zktree.Record, n *zktree.Node) {
 	ch.found++
 	want := rec.ACL
 	if len(r.cfg.ReplaceACLs) > 0 {
 		want = r.cfg.ReplaceACLs
 	}
-	switch seq := bzk.SeqOf(n.Stat); {
+	switch seq := zktree.SeqOf(n.Stat); {
 	case seq < rec.Seq, seq != rec.Seq && !r.cfg.Force:
 		ch.problem(&ch.differ, "%s: sequence counter %d, want %d", n.Path, seq, rec.Seq)
 	}
@@ -150,7 +150,7 @@ func (r *Restorer) compare(ch *rootCheck, rec *bzk.Record, n *bzk.Node) {
 	if aclOK {
 		acl = rec.ACL // as recorded, so a replaced or masked ACL still matches the manifest
 	}
-	ch.digest.Write(bzk.AppendIdentity(nil, rec.Path, n.Data, acl))
+	ch.digest.Write(zktree.AppendIdentity(nil, rec.Path, n.Data, acl))
 }
 
 // report prints one line per subtree and fails on any problem.
@@ -185,7 +185,7 @@ func (r *Restorer) report(pl *plan, checks []*rootCheck) error {
 			bad = append(bad, where)
 		}
 		fmt.Fprintln(r.cfg.Out, line)
-		r.addResult(restore.Result{Source: SourceName, Part: bzk.TreePart, What: "znodes " + where, Expected: ch.expected, Found: ch.found})
+		r.addResult(restore.Result{Source: SourceName, Part: zktree.TreePart, What: "znodes " + where, Expected: ch.expected, Found: ch.found})
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("zookeeper restore verification failed for %v: the target does not match the snapshot (details above)", bad)

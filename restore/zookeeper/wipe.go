@@ -7,15 +7,15 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // targetExcludes are the excluded subtrees inside root, as target paths.
 func (p *plan) targetExcludes(root string) []string {
 	var out []string
 	for _, e := range p.sel.Exclude {
-		if bzk.Under(e, root) {
+		if zktree.Under(e, root) {
 			out = append(out, p.mapPath(e))
 		}
 	}
@@ -41,7 +41,7 @@ func (r *Restorer) wipe(ctx context.Context, c, aux *zkconn.Client, pl *plan) (i
 		target, keep := pl.mapPath(root), pl.targetExcludes(root)
 		del := func(p string) error {
 			for _, k := range keep {
-				if bzk.Under(k, p) {
+				if zktree.Under(k, p) {
 					return nil
 				}
 			}
@@ -61,9 +61,9 @@ func (r *Restorer) wipe(ctx context.Context, c, aux *zkconn.Client, pl *plan) (i
 			return nil
 		}
 		var stack []string
-		_, err := bzk.Walk(ctx, aux, target, bzk.WalkOptions{Exclude: keep, KeepEphemeral: true, Concurrency: r.cfg.Concurrency},
-			func(n *bzk.Node) error {
-				for len(stack) > 0 && !bzk.Under(n.Path, stack[len(stack)-1]) {
+		_, err := zktree.Walk(ctx, aux, target, zktree.WalkOptions{Exclude: keep, KeepEphemeral: true, Concurrency: r.cfg.Concurrency},
+			func(n *zktree.Node) error {
+				for len(stack) > 0 && !zktree.Under(n.Path, stack[len(stack)-1]) {
 					if err := del(stack[len(stack)-1]); err != nil {
 						return err
 					}
@@ -72,7 +72,7 @@ func (r *Restorer) wipe(ctx context.Context, c, aux *zkconn.Client, pl *plan) (i
 				stack = append(stack, n.Path)
 				return nil
 			})
-		if err != nil && !errors.Is(err, bzk.ErrNoRoot) {
+		if err != nil && !errors.Is(err, zktree.ErrNoRoot) {
 			return deleted, fmt.Errorf("wipe %s: %w", target, err)
 		}
 		for len(stack) > 0 {

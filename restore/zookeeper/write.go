@@ -6,8 +6,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // openNode is a restored node whose subtree is still being written.
@@ -20,7 +20,7 @@ type openNode struct {
 
 // pendingOp is a node in the batch being assembled.
 type pendingOp struct {
-	rec    *bzk.Record
+	rec    *zktree.Record
 	target string
 	acl    []zk.ACL // to create with
 	final  []zk.ACL
@@ -47,12 +47,12 @@ type writer struct {
 	lastLog                   time.Time
 }
 
-func (w *writer) add(ctx context.Context, rec *bzk.Record) error {
+func (w *writer) add(ctx context.Context, rec *zktree.Record) error {
 	target := w.pl.mapPath(rec.Path)
 	if err := w.closeUntil(ctx, target); err != nil {
 		return err
 	}
-	if n := len(w.stack); n > 0 && bzk.Parent(target) == w.stack[n-1].path {
+	if n := len(w.stack); n > 0 && zktree.Parent(target) == w.stack[n-1].path {
 		w.stack[n-1].created++
 	}
 	final := rec.ACL
@@ -71,7 +71,7 @@ func (w *writer) add(ctx context.Context, rec *bzk.Record) error {
 		op.open = on
 		w.stack = append(w.stack, on)
 	}
-	if rec.Kind != bzk.KindPersistent {
+	if rec.Kind != zktree.KindPersistent {
 		if err := w.flush(ctx); err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (w *writer) add(ctx context.Context, rec *bzk.Record) error {
 func (w *writer) closeUntil(ctx context.Context, target string) error {
 	for n := len(w.stack); n > 0; n = len(w.stack) {
 		top := w.stack[n-1]
-		if target != "" && bzk.Under(target, top.path) {
+		if target != "" && zktree.Under(target, top.path) {
 			return nil
 		}
 		w.stack = w.stack[:n-1]
@@ -169,10 +169,7 @@ func (w *writer) single(ctx context.Context, op pendingOp) error {
 	}
 	b := w.d.newBatch()
 	b.single = &zk.CreateTTLRequest{Path: op.target, Data: op.rec.Data, Acl: op.acl, Ttl: op.rec.TTL.Milliseconds()}
-	b.kind, b.probe = 'c', op.target
-	if op.rec.Kind == bzk.KindTTL {
-		b.kind = 't'
-	}
+	b.kind, b.probe = op.rec.Kind, op.target
 	w.created++
 	return w.d.send(ctx, b)
 }

@@ -11,7 +11,6 @@ package zookeeper
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,14 +18,14 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // SourceName is the source whose parts this package restores.
-const SourceName = bzk.SourceName
+const SourceName = zktree.SourceName
 
 // Restore profiles.
 const (
@@ -79,7 +78,7 @@ type Config struct {
 }
 
 // Restorer restores zookeeper parts. It keeps its sessions open between
-// Check and RestoreSet; call Close when done.
+// Check, Inspect and Restore; call Close when done.
 type Restorer struct {
 	cfg Config
 
@@ -87,14 +86,17 @@ type Restorer struct {
 	c, aux   *zkconn.Client
 	warnOnce sync.Once
 	results  []restore.Result
+	// inspected is what Inspect found, until Restore takes it.
+	inspected *inspection
 	// onConnect is a test hook that gets both clients.
 	onConnect func(c, aux *zkconn.Client)
 }
 
 var (
-	_ restore.SetRestorer = (*Restorer)(nil)
-	_ restore.Reporter    = (*Restorer)(nil)
-	_ restore.Planner     = (*Restorer)(nil)
+	_ restore.Restorer  = (*Restorer)(nil)
+	_ restore.Inspector = (*Restorer)(nil)
+	_ restore.Reporter  = (*Restorer)(nil)
+	_ restore.Planner   = (*Restorer)(nil)
 )
 
 func (r *Restorer) addResult(res restore.Result) {
@@ -178,8 +180,8 @@ func (r *Restorer) conns(ctx context.Context) (c, aux *zkconn.Client, err error)
 }
 
 // treeMeta decodes the manifest metadata of a tree part.
-func treeMeta(p snapshot.Part) (bzk.TreeMeta, error) {
-	var m bzk.TreeMeta
+func treeMeta(p snapshot.Part) (zktree.TreeMeta, error) {
+	var m zktree.TreeMeta
 	if len(p.Meta) == 0 {
 		return m, fmt.Errorf("part %s/%s has no metadata", p.Source, p.Name)
 	}
@@ -193,9 +195,9 @@ func treeMeta(p snapshot.Part) (bzk.TreeMeta, error) {
 }
 
 // Check refuses a tree part whose target subtrees exist, unless Force or
-// Wipe. The keys part always passes: RestoreSet leaves it to zuul-admin.
+// Wipe. The keys part always passes: Restore leaves it to zuul-admin.
 func (r *Restorer) Check(ctx context.Context, p snapshot.Part) error {
-	if p.Name != bzk.TreePart {
+	if p.Name != zktree.TreePart {
 		return nil
 	}
 	m, err := treeMeta(p)
@@ -229,17 +231,4 @@ func (r *Restorer) checkEmpty(ctx context.Context, c *zkconn.Client, pl *plan) e
 			restore.ErrTargetNotEmpty, c, target, st.NumChildren)
 	}
 	return nil
-}
-
-// Restore restores one part on its own; Run uses RestoreSet.
-func (r *Restorer) Restore(ctx context.Context, p snapshot.Part, src io.Reader) error {
-	used := false
-	open := func(context.Context, snapshot.Part) (io.Reader, func() error, error) {
-		if used {
-			return nil, nil, errors.New("this part can be read only once here: restore it with restore.Run")
-		}
-		used = true
-		return src, func() error { return nil }, nil
-	}
-	return r.RestoreSet(ctx, []snapshot.Part{p}, open)
 }

@@ -30,8 +30,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
 )
 
 const benchRoot = "/zuulstate-bench"

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zktree"
 )
 
 // ensureTree builds the bench tree unless a complete one is there (its
@@ -91,7 +91,7 @@ func baselineExport(ctx context.Context, addr string) (result, error) {
 		names, _, err := c.Children(ctx, p)
 		for _, name := range names {
 			if err == nil {
-				err = walk(bzk.Join(p, name))
+				err = walk(zktree.Join(p, name))
 			}
 		}
 		return err
@@ -112,10 +112,10 @@ func baselineRestore(ctx context.Context, prod, dev string, max, run int) (resul
 		return result{}, err
 	}
 	defer src.Close()
-	var nodes []*bzk.Node
+	var nodes []*zktree.Node
 	errFull := errors.New("enough")
 	for _, top := range []string{"/keystorage", "/keystorage-oidc", "/nodepool", "/zuul", "/zuul-system"} {
-		_, err := bzk.Walk(ctx, src, top, bzk.WalkOptions{}, func(n *bzk.Node) error {
+		_, err := zktree.Walk(ctx, src, top, zktree.WalkOptions{}, func(n *zktree.Node) error {
 			if max > 0 && len(nodes) >= max {
 				return errFull
 			}

@@ -1,9 +1,23 @@
-package volumes
+// Package volumespart is what both directions of the volumes source share
+// about its parts: the manifest metadata of a copied volume or bind path,
+// the ways a copy is taken and what each way loses. docs/VOLUMES.md
+// describes them; the archive inside is dirtar's.
+package volumespart
 
 import (
 	"time"
 
 	"github.com/zuulstate/zuulstate/dirtar"
+)
+
+// SourceName is the source name recorded in manifests.
+const SourceName = "volumes"
+
+// Modes choose the way to the bytes.
+const (
+	ModeAuto   = "auto" // direct when the mountpoint is readable here
+	ModeDirect = "direct"
+	ModeAPI    = "api"
 )
 
 // Kinds of parts.

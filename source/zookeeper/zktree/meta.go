@@ -1,4 +1,7 @@
-package zookeeper
+package zktree
+
+// SourceName is the source name recorded in manifests.
+const SourceName = "zookeeper"
 
 // Part names of the zookeeper source.
 const (

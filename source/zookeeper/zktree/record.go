@@ -1,4 +1,4 @@
-package zookeeper
+package zktree
 
 import (
 	"bufio"
@@ -18,11 +18,11 @@ import (
 // header (JSON) comes first, then one node record per znode in DFSLess
 // order, then a trailer (JSON) that proves the stream is complete.
 const (
-	Magic     = "zuulstate-zookeeper-tree 1\n"
-	recHeader = 'H'
-	recNode   = 'N'
-	recEnd    = 'E'
-	maxBody   = 64 << 20
+	Magic        = "zuulstate-zookeeper-tree 1\n"
+	recordHeader = 'H'
+	recordNode   = 'N'
+	recordEnd    = 'E'
+	maxBody      = 64 << 20
 )
 
 // Kind is how a node is created on restore.
@@ -107,7 +107,7 @@ func NewEncoder(w io.Writer, h Header) (*Encoder, error) {
 	if _, err := e.w.WriteString(Magic); err != nil {
 		return nil, err
 	}
-	return e, e.json(recHeader, h)
+	return e, e.json(recordHeader, h)
 }
 
 // Node writes one node record and returns its identity bytes (valid until
@@ -125,12 +125,12 @@ func (e *Encoder) Node(r *Record) ([]byte, error) {
 		b = binary.AppendVarint(b, v)
 	}
 	e.buf = b
-	return b[:id], e.frame(recNode, b)
+	return b[:id], e.frame(recordNode, b)
 }
 
 // Close writes the trailer and flushes.
 func (e *Encoder) Close(t Trailer) error {
-	if err := e.json(recEnd, t); err != nil {
+	if err := e.json(recordEnd, t); err != nil {
 		return err
 	}
 	return e.w.Flush()
@@ -174,7 +174,7 @@ func NewDecoder(r io.Reader) (*Decoder, error) {
 		return nil, fmt.Errorf("%w: bad magic (a newer zuulstate may have written it)", ErrFormat)
 	}
 	typ, body, err := d.frame()
-	if err != nil || typ != recHeader {
+	if err != nil || typ != recordHeader {
 		return nil, fmt.Errorf("%w: no header", ErrFormat)
 	}
 	if err := json.Unmarshal(body, &d.Header); err != nil {
@@ -197,14 +197,14 @@ func (d *Decoder) Next() (*Record, error) {
 		return nil, fmt.Errorf("%w: %w (truncated?)", ErrFormat, err)
 	}
 	switch typ {
-	case recEnd:
+	case recordEnd:
 		var t Trailer
 		if err := json.Unmarshal(body, &t); err != nil {
 			return nil, fmt.Errorf("%w: trailer: %w", ErrFormat, err)
 		}
 		d.Trailer = &t
 		return nil, io.EOF
-	case recNode:
+	case recordNode:
 		r, err := parseNode(body)
 		if err != nil {
 			return nil, fmt.Errorf("%w: node record: %w", ErrFormat, err)

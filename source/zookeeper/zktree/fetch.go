@@ -1,4 +1,4 @@
-package zookeeper
+package zktree
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
 )
 
 // fetched is what reading one node gave.

@@ -1,4 +1,7 @@
-package mariadb
+// Package mariadbpart is what both directions of the mariadb source share
+// about its parts: their names and the manifest metadata of each kind of
+// part. docs/MARIADB.md describes them; the SQL inside is sqlstream's.
+package mariadbpart
 
 import (
 	"crypto/sha256"
@@ -6,6 +9,9 @@ import (
 	"regexp"
 	"strconv"
 )
+
+// SourceName is the source name recorded in manifests.
+const SourceName = "mariadb"
 
 // Lock modes recorded in DatabaseMeta.LockMode.
 const (

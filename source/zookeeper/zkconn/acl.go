@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1" //nolint:gosec // ZooKeeper's digest scheme is defined as SHA-1
 	"encoding/base64"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -13,40 +12,8 @@ import (
 	"github.com/go-zookeeper/zk"
 )
 
-// ParseACL reads one ACL entry written as zkCli writes it,
-// "scheme:id:perms" with perms from "cdrwa" (the id may contain colons, as
-// digest ids do: "digest:user:hash:cdrwa").
-func ParseACL(s string) (zk.ACL, error) {
-	scheme, rest, ok := strings.Cut(s, ":")
-	i := strings.LastIndex(rest, ":")
-	if !ok || scheme == "" || i < 0 {
-		return zk.ACL{}, fmt.Errorf("ACL %q: write it as scheme:id:perms, for example world:anyone:cdrwa", s)
-	}
-	id, letters := rest[:i], rest[i+1:]
-	var perms int32
-	for _, l := range letters {
-		switch l {
-		case 'c':
-			perms |= zk.PermCreate
-		case 'd':
-			perms |= zk.PermDelete
-		case 'r':
-			perms |= zk.PermRead
-		case 'w':
-			perms |= zk.PermWrite
-		case 'a':
-			perms |= zk.PermAdmin
-		default:
-			return zk.ACL{}, fmt.Errorf("ACL %q: permission %q is not one of c, d, r, w, a", s, l)
-		}
-	}
-	if perms == 0 {
-		return zk.ACL{}, fmt.Errorf("ACL %q grants nothing", s)
-	}
-	return zk.ACL{Perms: perms, Scheme: scheme, ID: id}, nil
-}
-
-// FormatACL writes an entry as ParseACL reads it.
+// FormatACL writes an entry as zkCli does and as the configuration takes
+// it (config.ParseACL).
 func FormatACL(a zk.ACL) string {
 	var b strings.Builder
 	for _, p := range []struct {

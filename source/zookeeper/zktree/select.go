@@ -1,12 +1,6 @@
-package zookeeper
+package zktree
 
-import (
-	"context"
-	"fmt"
-	"slices"
-
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
-)
+import "slices"
 
 // Backup profiles.
 const (
@@ -82,34 +76,4 @@ func (s Selection) Covered(p string) bool {
 		}
 	}
 	return false
-}
-
-// resolve turns a profile and the include/exclude lists into roots. The
-// all profile (and an include of "/") lists the top level of the tree, so
-// each top-level subtree is a root of its own with its own digest.
-func resolve(ctx context.Context, c *zkconn.Client, profile string, include, exclude []string) (Selection, error) {
-	var roots []string
-	all := profile == ProfileAll || slices.Contains(include, "/")
-	switch profile {
-	case "", ProfileZuul:
-		roots = slices.Clone(ZuulRoots)
-	case ProfileAll:
-	default:
-		return Selection{}, fmt.Errorf("unknown profile %q (use zuul or all)", profile)
-	}
-	if all {
-		names, _, err := c.Children(ctx, "/")
-		if err != nil {
-			return Selection{}, fmt.Errorf("list the top level of %s: %w", c, err)
-		}
-		for _, n := range names {
-			roots = append(roots, Join("/", n))
-		}
-	}
-	for _, p := range include {
-		if p != "/" {
-			roots = append(roots, p)
-		}
-	}
-	return Normalize(roots, exclude), nil
 }

@@ -7,17 +7,19 @@ import (
 	"testing"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zuulstate/zuulstate/config"
 )
 
 func TestACLText(t *testing.T) {
 	for _, s := range []string{"world:anyone:cdrwa", "digest:user:abc+/=:r", "ip:10.0.0.0/8:rw", "x509:CN=a,O=b:a"} {
-		a, err := ParseACL(s)
+		a, err := config.ParseACL(s)
 		if err != nil || FormatACL(a) != s {
 			t.Errorf("%s: %+v %v -> %s", s, a, err, FormatACL(a))
 		}
 	}
 	for _, bad := range []string{"world", "world:anyone:", "world:anyone:rx", ":x:r"} {
-		if _, err := ParseACL(bad); err == nil {
+		if _, err := config.ParseACL(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
 	}
