@@ -11,6 +11,7 @@ import (
 
 	bm "github.com/zuulstate/zuulstate/backup/mariadb"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // coverageFixture has one object of every kind: tables (plain and
@@ -113,7 +114,7 @@ func TestObjectCoverage(t *testing.T) {
 	if plan := strings.Join(r.Plan(sink.f.parts), "\n"); !strings.Contains(plan, "1 packages, 1 package bodies") {
 		t.Errorf("plan does not count the packages:\n%s", plan)
 	}
-	if err := r.RestoreSet(t.Context(), sink.f.parts, sink.f.open); err != nil {
+	if err := r.Restore(t.Context(), sink.f.parts, sink.f.open); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out.String())
 	}
 	dev := mariadbtest.Open(t, "dev")
@@ -162,14 +163,14 @@ func serverObjects(t *testing.T, db *sql.DB, name string) map[string]bool {
 // serverObjects' terms, from the metadata of its schema and post parts.
 func dumpedObjects(t *testing.T, f *fakeParts, name string) map[string]bool {
 	t.Helper()
-	var schema bm.DatabaseMeta
-	var post bm.PostMeta
+	var schema mariadbpart.DatabaseMeta
+	var post mariadbpart.PostMeta
 	for _, p := range f.parts {
 		var err error
 		switch p.Name {
-		case bm.SchemaPartName(name):
+		case mariadbpart.SchemaPartName(name):
 			err = json.Unmarshal(p.Meta, &schema)
-		case bm.PostPartName(name):
+		case mariadbpart.PostPartName(name):
 			err = json.Unmarshal(p.Meta, &post)
 		}
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	bm "github.com/zuulstate/zuulstate/backup/mariadb"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 )
 
 // grantsFixture is what TestGrantsWithRoles creates on the source: roles
@@ -62,9 +63,9 @@ func TestGrantsWithRoles(t *testing.T) {
 	if err := snap.Snapshot(t.Context(), sink); err != nil {
 		t.Fatalf("dump: %v", err)
 	}
-	var meta bm.GrantsMeta
+	var meta mariadbpart.GrantsMeta
 	for _, p := range sink.f.parts {
-		if p.Name == bm.GrantsPartName {
+		if p.Name == mariadbpart.GrantsPartName {
 			if err := json.Unmarshal(p.Meta, &meta); err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +84,7 @@ func TestGrantsWithRoles(t *testing.T) {
 	if plan := strings.Join(r.Plan(sink.f.parts), "\n"); !strings.Contains(plan, "create 3 roles and 5 users") {
 		t.Errorf("plan:\n%s", plan)
 	}
-	if err := r.RestoreSet(t.Context(), sink.f.parts, sink.f.open); err != nil {
+	if err := r.Restore(t.Context(), sink.f.parts, sink.f.open); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "8 of 8 roles and users found") {
@@ -94,7 +95,7 @@ func TestGrantsWithRoles(t *testing.T) {
 	again := New(Config{Addr: dst.Addr, User: dst.User, Password: dst.Password, DBMap: map[string]string{"app": "app2"},
 		WithGrants: true, Force: true, Workers: 2, Out: &out})
 	defer again.Close()
-	if err := again.RestoreSet(t.Context(), sink.f.parts, sink.f.open); err != nil {
+	if err := again.Restore(t.Context(), sink.f.parts, sink.f.open); err != nil {
 		t.Fatalf("restore again: %v\n%s", err, out.String())
 	}
 

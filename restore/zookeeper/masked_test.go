@@ -8,9 +8,9 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
-	"github.com/zuulstate/zuulstate/backup/zookeeper/zkconn"
 	"github.com/zuulstate/zuulstate/internal/zktest"
 	. "github.com/zuulstate/zuulstate/restore/zookeeper"
+	"github.com/zuulstate/zuulstate/source/zookeeper/zkconn"
 )
 
 // TestMaskedACLsRestored follows the documented replace_masked_acls path:

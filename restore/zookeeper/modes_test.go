@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	bzk "github.com/zuulstate/zuulstate/backup/zookeeper"
 	"github.com/zuulstate/zuulstate/internal/zktest"
 	"github.com/zuulstate/zuulstate/restore"
 	. "github.com/zuulstate/zuulstate/restore/zookeeper"
@@ -28,7 +29,7 @@ func zuulSetup(t *testing.T, profile string) (*zktest.Sink, *zkconn.Client, zkco
 	src := prod.Config(t, prod.Chroot(t))
 	pc, _ := zkconnect(t, src)
 	zktest.Build(t, pc, zktest.ZuulTree(zktest.ZuulShape{Projects: 50, NodepoolNodes: 30, Requests: 30, ZuulNodes: 20, Images: 3}))
-	sink := backupOf(t, zktree.Config{Conn: src, Profile: profile})
+	sink := backupOf(t, bzk.Config{Conn: src, Profile: profile})
 	dst := dev.Config(t, dev.Chroot(t))
 	dc, _ := zkconnect(t, dst)
 	return sink, dc, dst, zktest.Dump(t, pc, "/")
@@ -86,7 +87,7 @@ func TestProfiles(t *testing.T) {
 	pc, _ := zkconnect(t, src)
 	zktest.Build(t, pc, append(zktest.ZuulTree(zktest.ZuulShape{Projects: 5, NodepoolNodes: 3, Requests: 3, ZuulNodes: 5, Images: 1}),
 		zktest.Spec{Path: "/other-app", Data: []byte("not Zuul's")}))
-	sink := backupOf(t, zktree.Config{Conn: src, Profile: zktree.ProfileAll})
+	sink := backupOf(t, bzk.Config{Conn: src, Profile: zktree.ProfileAll})
 	dst := dev.Config(t, dev.Chroot(t))
 	dc, _ := zkconnect(t, dst)
 	everything := []string{"/keystorage/github/org0000/project-000001/ssh", "/keystorage-oidc/RS256", "/zuul/tenant", "/nodepool/nodes",
@@ -223,7 +224,7 @@ func TestLargeSequenceCounter(t *testing.T) {
 			t.Fatal(zkconn.MultiError(ops, res, err))
 		}
 	}
-	sink := backupOf(t, zktree.Config{Conn: src})
+	sink := backupOf(t, bzk.Config{Conn: src})
 	dst := dev.Config(t, dev.Chroot(t))
 	var rr restoreRun
 	if err := rr.do(t, Config{Conn: dst}, sink); err != nil {
@@ -243,7 +244,7 @@ func TestTTLNeedsExtendedTypes(t *testing.T) {
 	src := prod.Config(t, prod.Chroot(t))
 	pc, _ := zkconnect(t, src)
 	zktest.Build(t, pc, []zktest.Spec{{Path: "/nodepool"}, {Path: "/nodepool/ttl", Data: []byte("x"), Flags: zk.FlagTTL, TTL: time.Hour}})
-	sink := backupOf(t, zktree.Config{Conn: src, TTLs: map[string]time.Duration{"/nodepool/ttl": time.Hour}})
+	sink := backupOf(t, bzk.Config{Conn: src, TTLs: map[string]time.Duration{"/nodepool/ttl": time.Hour}})
 
 	dst := zkconn.Config{Servers: []string{zktest.StartServer(t)}}
 	var rr restoreRun
