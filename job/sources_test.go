@@ -37,8 +37,12 @@ func TestNextSteps(t *testing.T) {
 	for _, l := range steps {
 		starts = append(starts, strings.Join(strings.Fields(l)[:2], " "))
 	}
-	want := "Zuul's [keystore],Check that,Start one,This is,/zuul-system and,The zookeeper/keys"
+	want := "Zuul's [keystore],Check that,Start one,This is,Of ZooKeeper,The zookeeper/keys"
 	if got := strings.Join(starts, ","); got != want {
 		t.Errorf("steps %s, want %s", got, want)
+	}
+	// Without ZooKeeper parts, the dev step about its subtrees is left out.
+	if steps := s.nextSteps(parts[1:3]); strings.Contains(strings.Join(steps, "\n"), "Of ZooKeeper") {
+		t.Errorf("ZooKeeper step without ZooKeeper parts: %q", steps)
 	}
 }

@@ -75,7 +75,7 @@ func TestChunkedSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db := randomBytes(99, 6<<20)
+	db := randomBytes(99, 24<<20)
 	tarOf := func(ctx context.Context, w io.Writer) (any, error) {
 		_, err := dirtar.Write(ctx, w, tree, dirtar.WriteOptions{})
 		return nil, err
@@ -115,7 +115,8 @@ func TestChunkedSnapshots(t *testing.T) {
 			}
 		}
 	}
-	if added := m2.StoredBytes(); added > m1.StoredBytes()/10 {
+	// The appended bytes change the last chunk only (up to 4 MiB raw).
+	if added := m2.StoredBytes(); added > m1.StoredBytes()/5 {
 		t.Errorf("second snapshot added %d bytes, the first %d", added, m1.StoredBytes())
 	}
 	if _, err := repo.Verify(t.Context(), m2, true); err != nil {
