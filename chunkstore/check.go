@@ -137,16 +137,20 @@ func (cs *Store) checkChunks(ctx context.Context, entries []IndexEntry, o CheckO
 		}
 		first, last := entries[start], entries[end-1]
 		r := &PartReader{ctx: ctx, cs: cs}
-		data, err := r.readRange(first.Pack, first.Offset, last.Offset+int64(last.StoredSize)-first.Offset)
+		buf := rangeBufs.get()
+		data, err := r.readRange(first.Pack, first.Offset, last.Offset+int64(last.StoredSize)-first.Offset, buf)
 		if err != nil {
+			rangeBufs.put(buf)
 			return err
 		}
 		for _, e := range entries[start:end] {
 			stored := data[e.Offset-first.Offset : e.Offset-first.Offset+int64(e.StoredSize)]
 			if err := cs.checkChunk(stored, e, o, res); err != nil {
+				rangeBufs.put(buf)
 				return err
 			}
 		}
+		rangeBufs.put(buf)
 		start = end
 	}
 	return nil
@@ -155,7 +159,7 @@ func (cs *Store) checkChunks(ctx context.Context, entries []IndexEntry, o CheckO
 func (cs *Store) checkChunk(stored []byte, e IndexEntry, o CheckOptions, res *CheckResult) error {
 	res.StoredBytes += int64(len(stored))
 	if o.Level == CheckDecoded {
-		if _, err := openChunk(nil, stored, e.ID, e.Location, cs.opts.Identities, cs.ids); err != nil {
+		if _, err := openChunk(nil, stored, e.ID, e.Location, cs.opts.Identities, cs.ids, true); err != nil {
 			return err
 		}
 		res.DecodedChunks++

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"runtime"
 	"strconv"
-	"sync"
 
 	"github.com/zuulstate/zuulstate/chunker"
 	"github.com/zuulstate/zuulstate/dirtar"
@@ -162,12 +162,13 @@ func (w *PartWriter) startSegment(run *recordRun) *segment {
 	return sg
 }
 
-var scanBufs = sync.Pool{New: func() any { b := make([]byte, chunker.BufferSize(chunker.StreamParams)); return &b }}
+// scanBufs are FastCDC's windows, one per segment being cut.
+var scanBufs = newBuffers(runtime.GOMAXPROCS(0)+2, chunker.BufferSize(chunker.StreamParams))
 
 func (w *PartWriter) cutSegment(r io.Reader, run *recordRun) error {
-	scan := scanBufs.Get().(*[]byte)
-	defer scanBufs.Put(scan)
-	cdc, err := chunker.NewCDC(r, chunker.StreamParams, w.s.cdcKey, *scan)
+	scan := scanBufs.get()
+	defer scanBufs.put(scan)
+	cdc, err := chunker.NewCDC(r, chunker.StreamParams, w.s.cdcKey, (*scan)[:cap(*scan)])
 	if err != nil {
 		return err
 	}

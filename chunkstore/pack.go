@@ -40,44 +40,50 @@ type packWriter struct {
 	err     error
 	wg      sync.WaitGroup
 	// buffers recycles pack buffers once uploaded: at most three exist.
-	buffers sync.Pool
+	buffers *buffers
 }
 
 // newBuffer returns an empty pack buffer with room for a full pack, its
 // last chunk and its trailer.
-func (pw *packWriter) newBuffer() []byte {
-	if b, ok := pw.buffers.Get().(*[]byte); ok {
-		return (*b)[:0]
-	}
-	return make([]byte, 0, pw.target+MaxChunkSize+1<<20)
-}
+func (pw *packWriter) newBuffer() []byte { return *pw.buffers.get() }
+
+// packSlack is room past the target for the chunk that fills a pack and
+// for its trailer; a chunk that does not fit seals the pack before it, so
+// a pack buffer never grows.
+const packSlack = 1 << 20
 
 func newPackWriter(ctx context.Context, store storage.Store, target int) *packWriter {
 	if target <= 0 {
 		target = DefaultPackSize
 	}
-	return &packWriter{ctx: ctx, store: store, target: target, slots: make(chan struct{}, 2)}
+	return &packWriter{ctx: ctx, store: store, target: target, slots: make(chan struct{}, 2),
+		buffers: newBuffers(3, target+packSlack)}
 }
 
 // add appends one sealed chunk. When the pack is full it is sealed and its
 // upload started; add blocks while two uploads are already running.
 func (pw *packWriter) add(ctx context.Context, id ID, stored []byte, rawSize int, compression string, encrypted bool) error {
+	sum := sha256.Sum256(stored)
 	pw.mu.Lock()
 	if pw.err != nil {
 		defer pw.mu.Unlock()
 		return pw.err
 	}
+	var full []byte
+	var entries []IndexEntry
+	if len(pw.cur) > 0 && len(pw.cur)+len(stored) > pw.target+packSlack/2 {
+		full, entries = pw.cur, pw.pending
+		pw.cur, pw.pending = pw.newBuffer(), nil
+	}
 	pw.pending = append(pw.pending, IndexEntry{ID: id, Location: Location{
 		Offset: int64(len(pw.cur)), StoredSize: uint32(len(stored)), RawSize: uint32(rawSize),
-		StoredSHA: sha256.Sum256(stored), Compression: compression, Encrypted: encrypted,
+		StoredSHA: sum, Compression: compression, Encrypted: encrypted,
 	}})
 	if pw.cur == nil {
 		pw.cur = pw.newBuffer()
 	}
 	pw.cur = append(pw.cur, stored...)
-	var full []byte
-	var entries []IndexEntry
-	if len(pw.cur) >= pw.target {
+	if full == nil && len(pw.cur) >= pw.target {
 		full, entries = pw.cur, pw.pending
 		pw.cur, pw.pending = pw.newBuffer(), nil
 	}
@@ -127,7 +133,7 @@ func (pw *packWriter) upload(ctx context.Context, data []byte, entries []IndexEn
 	pw.wg.Go(func() {
 		defer func() { <-pw.slots }()
 		err := pw.store.Put(pw.ctx, key, bytes.NewReader(data))
-		pw.buffers.Put(&data)
+		pw.buffers.put(&data)
 		pw.mu.Lock()
 		defer pw.mu.Unlock()
 		if err != nil {

@@ -128,7 +128,9 @@ func (r *cacheReader) close() {
 }
 
 // lookup returns the entry for path if the cache has one. Entries before
-// path in archive order (gone from the tree since) are skipped.
+// path in archive order (gone from the tree since) are skipped; the entry
+// itself stays until a later path is looked up, so a path may be looked up
+// twice (ReuseFile, then BeginRecord).
 func (r *cacheReader) lookup(path string) (*cacheEntry, bool) {
 	if r == nil {
 		return nil, false
@@ -137,9 +139,7 @@ func (r *cacheReader) lookup(path string) (*cacheEntry, bool) {
 		r.advance()
 	}
 	if r.next != nil && r.next.Path == path {
-		e := r.next
-		r.advance()
-		return e, true
+		return r.next, true
 	}
 	return nil, false
 }

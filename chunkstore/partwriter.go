@@ -141,13 +141,7 @@ func (w *PartWriter) BeginRecord(rec dirtar.Record) (bool, error) {
 	}
 	w.records = true
 	if e, ok := w.parent.lookup(rec.Path); ok && w.reusable(e, rec) {
-		if err := w.cutGroup(); err != nil {
-			return false, err
-		}
-		w.stats.RawSize += rec.Size
-		w.stats.ReusedRecords++
-		w.stats.ReusedBytes += rec.Size
-		return true, w.push(&job{reuse: e})
+		return true, w.reuse(e)
 	}
 	if rec.Size >= int64(chunker.GroupParams.Big) {
 		if err := w.cutGroup(); err != nil {
@@ -165,12 +159,46 @@ func (w *PartWriter) BeginRecord(rec dirtar.Record) (bool, error) {
 	return false, nil
 }
 
+// ReuseFile reuses a regular file's record from the parent cache when its
+// stamp is unchanged (dirtar.RecordSink): the file is not even opened.
+func (w *PartWriter) ReuseFile(path string, stamp dirtar.FileStamp) (bool, error) {
+	if err := w.failed(); err != nil {
+		return false, err
+	}
+	if w.stream != nil || w.cur != nil {
+		return false, errors.New("chunkstore: file announced inside a stream or another record")
+	}
+	w.records = true
+	e, ok := w.parent.lookup(path)
+	if !ok || e.Stamp == (dirtar.FileStamp{}) || e.Stamp != stamp || !w.chunksHeld(e) {
+		return false, nil
+	}
+	return true, w.reuse(e)
+}
+
+// reuse takes a cached record's slices instead of its bytes.
+func (w *PartWriter) reuse(e *cacheEntry) error {
+	if err := w.cutGroup(); err != nil {
+		return err
+	}
+	w.stats.RawSize += e.Size
+	w.stats.ReusedRecords++
+	w.stats.ReusedBytes += e.Size
+	return w.push(&job{reuse: e})
+}
+
 // reusable: the cached entry describes this very record, and every chunk it
 // names is still in the repository.
 func (w *PartWriter) reusable(e *cacheEntry, rec dirtar.Record) bool {
 	if e.HeaderSum != rec.HeaderSum || e.Stamp != rec.Stamp || e.Size != rec.Size {
 		return false
 	}
+	return w.chunksHeld(e)
+}
+
+// chunksHeld: every slice the entry names lies in a chunk the repository
+// holds, and together they are the record's size.
+func (w *PartWriter) chunksHeld(e *cacheEntry) bool {
 	var n int64
 	for _, r := range e.Refs {
 		raw, ok := w.s.index.RawSize(r.ID)
@@ -179,7 +207,7 @@ func (w *PartWriter) reusable(e *cacheEntry, rec dirtar.Record) bool {
 		}
 		n += int64(r.Length)
 	}
-	return n == rec.Size
+	return n == e.Size
 }
 
 // EndRecord closes the record being written (dirtar.RecordSink).

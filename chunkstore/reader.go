@@ -27,10 +27,29 @@ type fetch struct {
 	chunks     []fetchChunk
 	slices     []fetchSlice
 	raw        int
-	out        []byte
-	err        error
-	done       chan struct{}
+	// raws hold the decoded chunks (recycled once Read is past them);
+	// out are the slices of them the part consists of.
+	raws []*[]byte
+	out  [][]byte
+	err  error
+	done chan struct{}
 }
+
+// release returns the fetch's buffers.
+func (f *fetch) release() {
+	for _, b := range f.raws {
+		rawBufs.put(b)
+	}
+	f.raws, f.out = nil, nil
+}
+
+// rawBufs and rangeBufs recycle the buffers of decoded chunks and of
+// ranged reads: a restore would otherwise allocate several times the
+// bytes it restores, and spend its time collecting them.
+var (
+	rawBufs   = newBuffers(4*(readWorkers+2)*fetchRaw/(1<<20), 1<<20)
+	rangeBufs = newBuffers(readWorkers+1, fetchStored)
+)
 
 type fetchChunk struct {
 	id  ID
@@ -51,7 +70,8 @@ type PartReader struct {
 	ix     *Index
 	queue  chan *fetch
 	cur    *fetch
-	pos    int
+	slice  int // index into cur.out
+	pos    int // offset in cur.out[slice]
 	n      int64
 	err    error
 }
@@ -148,25 +168,31 @@ func (r *PartReader) plan(list io.Reader, work chan<- *fetch) error {
 // load reads a fetch's range, opens every chunk in it and assembles the
 // slices the part needs.
 func (r *PartReader) load(f *fetch) error {
-	stored, err := r.readRange(f.pack, f.start, f.end-f.start)
+	rb := rangeBufs.get()
+	defer rangeBufs.put(rb)
+	stored, err := r.readRange(f.pack, f.start, f.end-f.start, rb)
 	if err != nil {
 		return err
 	}
-	raws := make([][]byte, len(f.chunks))
-	for i, c := range f.chunks {
+	for _, c := range f.chunks {
 		s := stored[c.loc.Offset-f.start : c.loc.Offset-f.start+int64(c.loc.StoredSize)]
-		if raws[i], err = openChunk(nil, s, c.id, c.loc, r.cs.opts.Identities, r.cs.ids); err != nil {
+		b := rawBufs.get()
+		f.raws = append(f.raws, b)
+		raw, err := openChunk((*b)[:0], s, c.id, c.loc, r.cs.opts.Identities, r.cs.ids, false)
+		if err != nil {
+			f.release()
 			return err
 		}
+		*b = raw
 	}
-	f.out = make([]byte, 0, f.raw)
 	for _, s := range f.slices {
-		f.out = append(f.out, raws[s.chunk][s.off:s.off+s.n]...)
+		f.out = append(f.out, (*f.raws[s.chunk])[s.off:s.off+s.n])
 	}
 	return nil
 }
 
-func (r *PartReader) readRange(pack string, off, n int64) ([]byte, error) {
+// readRange reads n bytes of pack at off into buf (grown if needed).
+func (r *PartReader) readRange(pack string, off, n int64, buf *[]byte) ([]byte, error) {
 	rc, err := r.cs.store.GetRange(r.ctx, pack, off, n)
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrShortObject) {
 		return nil, fmt.Errorf("pack %s: %w: %w", pack, snapshot.ErrCorrupt, err)
@@ -175,16 +201,23 @@ func (r *PartReader) readRange(pack string, off, n int64) ([]byte, error) {
 		return nil, fmt.Errorf("read pack %s: %w", pack, err)
 	}
 	defer rc.Close()
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(rc, buf); err != nil {
+	if int64(cap(*buf)) < n {
+		*buf = make([]byte, n)
+	}
+	data := (*buf)[:n]
+	if _, err := io.ReadFull(rc, data); err != nil {
 		return nil, fmt.Errorf("read pack %s: %w", pack, err)
 	}
-	return buf, nil
+	return data, nil
 }
 
 // Read returns the part's raw bytes in order.
 func (r *PartReader) Read(p []byte) (int, error) {
-	for r.err == nil && (r.cur == nil || r.pos == len(r.cur.out)) {
+	for r.err == nil && (r.cur == nil || r.slice == len(r.cur.out)) {
+		if r.cur != nil {
+			r.cur.release()
+			r.cur = nil
+		}
 		f, ok := <-r.queue
 		if !ok {
 			r.err = io.EOF
@@ -200,13 +233,20 @@ func (r *PartReader) Read(p []byte) (int, error) {
 			r.err = f.err
 			break
 		}
-		r.cur, r.pos = f, 0
+		r.cur, r.slice, r.pos = f, 0, 0
 	}
 	if r.err != nil {
 		return 0, r.err
 	}
-	n := copy(p, r.cur.out[r.pos:])
-	r.pos += n
+	n := 0
+	for n < len(p) && r.slice < len(r.cur.out) {
+		k := copy(p[n:], r.cur.out[r.slice][r.pos:])
+		n += k
+		r.pos += k
+		if r.pos == len(r.cur.out[r.slice]) {
+			r.slice, r.pos = r.slice+1, 0
+		}
+	}
 	r.n += int64(n)
 	return n, nil
 }

@@ -30,7 +30,7 @@ type Session struct {
 	// tokens bounds the chunks in flight (cut, hashed, sealed or waiting
 	// for the chunk list) over all parts of the session.
 	tokens chan struct{}
-	bufs   sync.Pool
+	bufs   *buffers
 
 	mu      sync.Mutex
 	claimed map[ID]struct{}
@@ -62,7 +62,8 @@ func (cs *Store) Begin(ctx context.Context, snapshotID string, o SessionOptions)
 		tokens:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)+2),
 		claimed: map[ID]struct{}{},
 	}
-	s.bufs.New = func() any { b := make([]byte, 0, chunker.StreamParams.Max); return &b }
+	// Chunks in flight, plus the group being gathered of each part.
+	s.bufs = newBuffers(cap(s.tokens)+2*runtime.GOMAXPROCS(0), chunker.StreamParams.Max)
 	return s, nil
 }
 
@@ -84,14 +85,12 @@ func (s *Session) claim(id ID) bool {
 	return true
 }
 
-func (s *Session) getBuf() *[]byte { return s.bufs.Get().(*[]byte) }
+func (s *Session) getBuf() *[]byte { return s.bufs.get() }
 
 func (s *Session) putBuf(b *[]byte) {
-	if cap(*b) < chunker.StreamParams.Max {
-		return
+	if cap(*b) >= chunker.StreamParams.Max {
+		s.bufs.put(b)
 	}
-	*b = (*b)[:0]
-	s.bufs.Put(b)
 }
 
 // store seals a new chunk and adds it to a pack; it returns the stored size.

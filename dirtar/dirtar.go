@@ -185,12 +185,17 @@ type FileStamp struct {
 // RecordSink is a Write destination that stores archives record by record
 // (the deduplicating repository). Write finds it on its writer, or on the
 // writer that an Unwrap() io.Writer method returns, and then announces
-// every entry: BeginRecord says whether the sink already holds the record
-// (Write then neither reads nor writes it), EndRecord closes a record
-// that was written, cacheable false when the file changed while it was
-// read, so it is read again next time.
+// every entry. ReuseFile comes first for a regular file, with only what
+// lstat said: true means the sink holds the file's record from an earlier
+// archive and Write does not even open the file (a change of content,
+// owner, mode, xattrs or links changes ctime). Otherwise BeginRecord says
+// whether the sink holds the record with these exact header bytes (Write
+// then neither reads nor writes it), and EndRecord closes a record that
+// was written, cacheable false when the file changed while it was read,
+// so it is read again next time.
 type RecordSink interface {
 	io.Writer
+	ReuseFile(path string, stamp FileStamp) (reused bool, err error)
 	BeginRecord(Record) (reused bool, err error)
 	EndRecord(cacheable bool) error
 }

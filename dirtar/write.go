@@ -140,6 +140,18 @@ func (wk *walker) child(dfd int, rel, base string) error {
 	case unix.S_IFDIR:
 		return wk.subdir(dfd, rel, base)
 	case unix.S_IFREG:
+		if wk.sink != nil {
+			reused, err := wk.sink.ReuseFile(rel, stampOf(&st))
+			if err != nil {
+				return entryErr(rel, err)
+			}
+			if reused {
+				wk.stats.Files++
+				wk.stats.Bytes += st.Size
+				wk.remember(rel, &st)
+				return nil
+			}
+		}
 		return wk.file(dfd, rel, base)
 	case unix.S_IFLNK, unix.S_IFIFO, unix.S_IFCHR, unix.S_IFBLK:
 		return wk.special(dfd, rel, base, &st)

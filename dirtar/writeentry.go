@@ -108,8 +108,7 @@ func (wk *walker) file(dfd int, rel, base string) error {
 		return entryErr(rel, err)
 	}
 	changed := false
-	stamp := FileStamp{Size: st.Size, MtimeNsec: st.Mtim.Nano(), CtimeNsec: st.Ctim.Nano(), Inode: st.Ino, Mode: st.Mode}
-	_, err = wk.emit(rel, head, size, stamp, func(w io.Writer) (bool, error) {
+	_, err = wk.emit(rel, head, size, stampOf(&st), func(w io.Writer) (bool, error) {
 		short, err := write(w)
 		if err != nil {
 			return false, err
@@ -234,4 +233,9 @@ func readlinkat(dfd int, base string) (string, error) {
 			return string(buf[:n]), nil
 		}
 	}
+}
+
+// stampOf is what tells an unchanged regular file (FileStamp).
+func stampOf(st *unix.Stat_t) FileStamp {
+	return FileStamp{Size: st.Size, MtimeNsec: st.Mtim.Nano(), CtimeNsec: st.Ctim.Nano(), Inode: st.Ino, Mode: st.Mode}
 }
