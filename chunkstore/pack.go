@@ -28,10 +28,6 @@ type packWriter struct {
 	store  storage.Store
 	target int
 	slots  chan struct{}
-	// uploads is the session's context: a pack filled by one part is
-	// uploaded while other parts go on, after the filling part's own
-	// context may have ended.
-	uploads context.Context
 
 	mu      sync.Mutex
 	cur     []byte
@@ -42,11 +38,11 @@ type packWriter struct {
 	wg      sync.WaitGroup
 }
 
-func newPackWriter(uploads context.Context, store storage.Store, target int) *packWriter {
+func newPackWriter(store storage.Store, target int) *packWriter {
 	if target <= 0 {
 		target = DefaultPackSize
 	}
-	return &packWriter{store: store, target: target, slots: make(chan struct{}, 2), uploads: uploads}
+	return &packWriter{store: store, target: target, slots: make(chan struct{}, 2)}
 }
 
 // add appends one sealed chunk. When the pack is full it is sealed and its
@@ -107,15 +103,13 @@ func (pw *packWriter) upload(ctx context.Context, data []byte, entries []IndexEn
 	case pw.slots <- struct{}{}:
 	case <-ctx.Done():
 		return context.Cause(ctx)
-	case <-pw.uploads.Done():
-		return context.Cause(pw.uploads)
 	}
 	pw.mu.Lock()
 	pw.keys = append(pw.keys, key)
 	pw.mu.Unlock()
 	pw.wg.Go(func() {
 		defer func() { <-pw.slots }()
-		err := pw.store.Put(pw.uploads, key, bytes.NewReader(data))
+		err := pw.store.Put(ctx, key, bytes.NewReader(data))
 		pw.mu.Lock()
 		defer pw.mu.Unlock()
 		if err != nil {

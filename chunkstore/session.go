@@ -21,11 +21,8 @@ type Session struct {
 	snapshotID string
 	index      *Index
 	packs      *packWriter
-	// stopUploads ends the uploads' context: Abort cancels the packs in
-	// flight, Commit releases it once all are done.
-	stopUploads context.CancelFunc
-	cdcKey      []byte
-	cutKey      *hasherPool
+	cdcKey     []byte
+	cutKey     *hasherPool
 	// tokens bounds the chunks in flight (cut, hashed, sealed or waiting
 	// for the chunk list) over all parts of the session.
 	tokens chan struct{}
@@ -52,12 +49,9 @@ func (cs *Store) Begin(ctx context.Context, snapshotID string, o SessionOptions)
 	if err != nil {
 		return nil, err
 	}
-	// Begin's caller may be the first part, whose context ends before
-	// the session's: the uploads get a context of their own.
-	uploads, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Session{
-		cs: cs, snapshotID: snapshotID, index: ix, stopUploads: stop,
-		packs:   newPackWriter(uploads, cs.store, o.PackSize),
+		cs: cs, snapshotID: snapshotID, index: ix,
+		packs:   newPackWriter(cs.store, o.PackSize),
 		cdcKey:  derive(cs.key, "cdc gear table"),
 		cutKey:  newHasherPool(derive(cs.key, "group cut")),
 		tokens:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)+2),
@@ -137,7 +131,6 @@ const maxEntriesPerIndex = 100_000
 // Commit puts this host's new parent caches in place, once the snapshot's
 // manifest exists. A failure here only costs the next backup a full read.
 func (s *Session) Commit() error {
-	s.stopUploads() // Finish waited for every one
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
@@ -151,7 +144,6 @@ func (s *Session) Commit() error {
 // Abort deletes the packs and index objects written so far and drops the
 // new parent caches. What it cannot delete, prune removes later.
 func (s *Session) Abort(ctx context.Context) error {
-	s.stopUploads()
 	s.mu.Lock()
 	caches := s.caches
 	s.caches = nil
