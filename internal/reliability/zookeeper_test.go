@@ -66,17 +66,18 @@ restore:
 	full := time.Since(begin)
 
 	var survived, failed int
-	for i, delay := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
-		// Once the backup's session is open, the walk is about to start
-		// or running: stop the server a moment into it.
-		base := srv.Connections()
+	for i, into := range []int{200, 3000} {
+		// Stop the server a moment into the walk: once the backup's
+		// connection has sent this many requests. (Not a time after it
+		// connected: between the connection and the walk, a format 3
+		// backup first loads the repository's index.)
+		base := srv.Requests()
 		cmd, _ := start(t, env, "backup")
-		for deadline := time.Now().Add(30 * time.Second); srv.Connections() <= base; time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(60 * time.Second); srv.Requests() < base+into; time.Sleep(2 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatal("the backup never connected")
+				t.Fatalf("the backup never sent %d requests", into)
 			}
 		}
-		time.Sleep(delay)
 		srv.Stop()
 		stopped := time.Now()
 		if err := srv.Start(); err != nil {
@@ -117,14 +118,13 @@ restore:
 	if err := os.WriteFile(cfg, []byte(strings.Replace(body, "session_timeout: 20s", "session_timeout: 2s", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := srv.Connections()
+	base := srv.Requests()
 	cmd, _ := start(t, env, "backup")
-	for deadline := time.Now().Add(30 * time.Second); srv.Connections() <= base; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); srv.Requests() < base+200; time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the backup never connected")
+			t.Fatal("the backup never walked") // into the walk
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // into the walk
 	srv.Stop()
 	stopped := time.Now()
 	r := resultOf(t, cmd, cmd.Wait())

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,16 +102,42 @@ func (p *Private) Stop() {
 // Connections counts the client connections the server has open (the
 // cons four-letter command), or -1 if it does not answer.
 func (p *Private) Connections() int {
+	out, ok := p.cons()
+	if !ok {
+		return -1
+	}
+	// One line per connection, this one included.
+	return strings.Count(out, "/127.0.0.1:") - 1
+}
+
+// Requests is how many requests the open client connections have sent
+// (the sum of cons's recved counts), or -1 if the server does not answer:
+// it tells a walk in progress from a client that only connected.
+func (p *Private) Requests() int {
+	out, ok := p.cons()
+	if !ok {
+		return -1
+	}
+	n := 0
+	for _, m := range recvedPattern.FindAllStringSubmatch(out, -1) {
+		v, _ := strconv.Atoi(m[1])
+		n += v
+	}
+	return n
+}
+
+var recvedPattern = regexp.MustCompile(`recved=(\d+)`)
+
+func (p *Private) cons() (string, bool) {
 	c, err := net.DialTimeout("tcp", p.Addr, time.Second)
 	if err != nil {
-		return -1
+		return "", false
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	if _, err := c.Write([]byte("cons")); err != nil {
-		return -1
+		return "", false
 	}
 	b, _ := io.ReadAll(c)
-	// One line per connection, this one included.
-	return strings.Count(string(b), "/127.0.0.1:") - 1
+	return string(b), true
 }
