@@ -43,7 +43,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, key := range keysUnder(t, f.store, IndexPrefix) {
-		rc, err := zc.NewStreamReader(bytes.NewReader(get(t, f.store, key)))
+		rc, err := zc.NewStreamReader(bytes.NewReader(getObject(t, f.store, key)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		writeSeed(t, "FuzzReadIndex", fmt.Sprint("index-", i), text)
 	}
 	for i, key := range keysUnder(t, f.store, PackPrefix) {
-		writeSeed(t, "FuzzReadPackTrailer", fmt.Sprint("pack-", i), get(t, f.store, key))
+		writeSeed(t, "FuzzReadPackTrailer", fmt.Sprint("pack-", i), getObject(t, f.store, key))
 	}
 	cs, err := Open(ctx, f.store, f.opts)
 	if err != nil {
@@ -66,11 +66,11 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeSeed(t, "FuzzParentCache", "tar", cache)
-	writeSeed(t, "FuzzReadConfig", "plain", get(t, f.store, ConfigKey))
+	writeSeed(t, "FuzzReadConfig", "plain", getObject(t, f.store, ConfigKey))
 
 	enc := newFixture(t, true)
 	enc.backup("s1", map[string]func(io.Writer) error{"db": sql}, PartOptions{})
-	writeSeed(t, "FuzzReadConfig", "encrypted", get(t, enc.store, ConfigKey))
+	writeSeed(t, "FuzzReadConfig", "encrypted", getObject(t, enc.store, ConfigKey))
 }
 
 func writeSeed(t *testing.T, target, name string, data []byte) {
@@ -97,7 +97,7 @@ func keysUnder(t *testing.T, store storage.Store, prefix string) []string {
 	return keys
 }
 
-func get(t *testing.T, store storage.Store, key string) []byte {
+func getObject(t *testing.T, store storage.Store, key string) []byte {
 	t.Helper()
 	rc, err := store.Get(context.Background(), key)
 	if err != nil {
