@@ -137,7 +137,9 @@ func TestTamperedSnapshotsFormat3(t *testing.T) {
 	// tell; each source's restorer must pass that verdict on.
 	for i, p := range m.Parts {
 		files := (p.Source == "volumes" || p.Source == "paths") && first[p.Source] == i
-		if !files && !(p.Source == "mariadb" && strings.HasSuffix(p.Name, ".data")) && !(p.Source == "zookeeper" && p.Name == "tree") {
+		table := p.Source == "mariadb" && strings.HasSuffix(p.Name, ".data")
+		tree := p.Source == "zookeeper" && p.Name == "tree"
+		if !files && !table && !tree {
 			continue
 		}
 		name := "forged index: a chunk of " + p.Source + "/" + p.Name + " points at another snapshot's chunk"
