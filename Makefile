@@ -97,7 +97,9 @@ bench: services build
 # package's testdata/fuzz and then fail `make test` until fixed.
 FUZZTIME ?= 20s
 FUZZ_TARGETS := ./snapshot:FuzzDecodeManifest ./snapshot:FuzzPartDecoder \
-	./source/zookeeper/zktree:FuzzRecordDecoder ./dirtar:FuzzExtract ./config:FuzzParse
+	./source/zookeeper/zktree:FuzzRecordDecoder ./dirtar:FuzzExtract ./config:FuzzParse \
+	./chunkstore:FuzzReadChunkList ./chunkstore:FuzzReadIndex ./chunkstore:FuzzReadPackTrailer \
+	./chunkstore:FuzzParentCache ./chunkstore:FuzzReadConfig
 # FuzzExtract writes a small tree per input: on tmpfs it runs several
 # times faster than on a busy disk. The build stays in GOTMPDIR.
 FUZZ_TMPDIR ?= $(if $(wildcard /dev/shm),/dev/shm,$(TMPDIR))

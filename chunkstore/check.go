@@ -37,7 +37,9 @@ type CheckOptions struct {
 	// Packs, if set, limits the stored and decoded checks to chunks in
 	// packs it accepts (verify --read-data-subset).
 	Packs func(pack string) bool
-	// RawSize is the part's size from the manifest; CheckDecoded compares.
+	// RawSize is the part's size from the manifest: the chunk list's
+	// slices must add up to it at every level, so a list rewritten with
+	// other chunks is refused before any chunk is read.
 	RawSize int64
 	// NeedIdentity makes CheckStored open one encrypted chunk's header,
 	// so a restore without the right identity is refused up front.
@@ -58,7 +60,7 @@ type CheckResult struct {
 // other errors are trouble reaching the store.
 func (cs *Store) CheckPart(ctx context.Context, list io.Reader, ix *Index, o CheckOptions) (CheckResult, error) {
 	var res CheckResult
-	var refs []Ref
+	var total int64
 	seen := map[ID]bool{}
 	err := ReadChunkList(list, func(r Ref) error {
 		loc, ok := ix.Lookup(r.ID)
@@ -68,12 +70,18 @@ func (cs *Store) CheckPart(ctx context.Context, list io.Reader, ix *Index, o Che
 		if uint64(r.Offset)+uint64(r.Length) > uint64(loc.RawSize) {
 			return fmt.Errorf("chunk %s: %w: the chunk list reads past its end", r.ID, snapshot.ErrCorrupt)
 		}
-		refs = append(refs, r)
+		total += int64(r.Length)
 		seen[r.ID] = true
 		return nil
 	})
+	if err != nil && !errors.Is(err, snapshot.ErrCorrupt) {
+		err = fmt.Errorf("%w: %w", snapshot.ErrCorrupt, err) // a malformed line
+	}
 	if err != nil {
-		return res, fmt.Errorf("%w: %w", snapshot.ErrCorrupt, err)
+		return res, err
+	}
+	if total != o.RawSize {
+		return res, fmt.Errorf("%w: the chunk list adds up to %d bytes, the manifest says %d", snapshot.ErrCorrupt, total, o.RawSize)
 	}
 	byPack := map[string][]IndexEntry{}
 	for id := range seen {
@@ -97,15 +105,6 @@ func (cs *Store) CheckPart(ctx context.Context, list io.Reader, ix *Index, o Che
 		sort.Slice(entries, func(i, j int) bool { return entries[i].Offset < entries[j].Offset })
 		if err := cs.checkChunks(ctx, entries, o, &res); err != nil {
 			return res, err
-		}
-	}
-	if o.Level == CheckDecoded && o.Packs == nil {
-		var n int64
-		for _, r := range refs {
-			n += int64(r.Length)
-		}
-		if n != o.RawSize {
-			return res, fmt.Errorf("%w: the chunk list adds up to %d bytes, the manifest says %d", snapshot.ErrCorrupt, n, o.RawSize)
 		}
 	}
 	res.IDsChecked = o.Level == CheckDecoded && cs.ids != nil

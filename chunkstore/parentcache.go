@@ -185,17 +185,21 @@ func readCacheEntry(br *bufio.Reader) (*cacheEntry, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	e.Stamp.Inode, e.Stamp.Mode = ino, uint32(mode)
-	e.Refs = make([]Ref, nrefs)
-	for i := range e.Refs {
-		if _, err := io.ReadFull(br, e.Refs[i].ID[:]); err != nil {
+	// The slice grows with the refs actually present: a damaged count
+	// must not allocate for a million refs.
+	e.Refs = make([]Ref, 0, min(nrefs, 64))
+	for range nrefs {
+		var r Ref
+		if _, err := io.ReadFull(br, r.ID[:]); err != nil {
 			return nil, err
 		}
 		off, err1 := binary.ReadUvarint(br)
 		ln, err2 := binary.ReadUvarint(br)
-		if errors.Join(err1, err2) != nil || off+ln > MaxChunkSize {
+		if errors.Join(err1, err2) != nil || off > MaxChunkSize || ln > MaxChunkSize || off+ln > MaxChunkSize {
 			return nil, io.ErrUnexpectedEOF
 		}
-		e.Refs[i].Offset, e.Refs[i].Length = uint32(off), uint32(ln)
+		r.Offset, r.Length = uint32(off), uint32(ln)
+		e.Refs = append(e.Refs, r)
 	}
 	return &e, nil
 }

@@ -202,7 +202,7 @@ func (w *PartWriter) chunksHeld(e *cacheEntry) bool {
 	var n int64
 	for _, r := range e.Refs {
 		raw, ok := w.s.index.RawSize(r.ID)
-		if !ok || uint64(r.Offset)+uint64(r.Length) > uint64(raw) {
+		if !ok || r.Length == 0 || uint64(r.Offset)+uint64(r.Length) > uint64(raw) { // an empty slice would make the chunk list unreadable
 			return false
 		}
 		n += int64(r.Length)

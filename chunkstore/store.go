@@ -180,7 +180,9 @@ func readConfig(ctx context.Context, store storage.Store) (Config, error) {
 	switch {
 	case cfg.Format > 3:
 		return cfg, fmt.Errorf("repository %s uses chunk store format %d; this zuulstate knows 3: upgrade zuulstate", store, cfg.Format)
-	case cfg.Format != 3 || cfg.ChunkID != chunkIDScheme || len(cfg.ID) != 16 || len(cfg.KeyCheck) != 64:
+	case cfg.Format != 3 || cfg.ChunkID != chunkIDScheme || !isLowerHex(cfg.ID, 16) || !isLowerHex(cfg.KeyCheck, 64):
+		// The id names this host's directory in state_dir: anything but
+		// hex could lead the key and the parent caches elsewhere.
 		return cfg, fmt.Errorf("%s: %w: unexpected format, id or chunk id scheme", ConfigKey, snapshot.ErrCorrupt)
 	}
 	if cfg.Key != "" {
@@ -190,6 +192,18 @@ func readConfig(ctx context.Context, store storage.Store) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // findKey looks for the chunk-id key: in repo.json (unencrypted

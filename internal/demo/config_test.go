@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+
 	"github.com/zuulstate/zuulstate/config"
 	"github.com/zuulstate/zuulstate/internal/demo"
 )
@@ -19,7 +21,16 @@ func TestDemoConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := demo.Default("/tmp/zuulstate-demo")
+	// The configuration names the demo's identity file, which parsing
+	// reads: a file of the test's own, not whatever `make demo` left.
+	s := demo.Default(t.TempDir())
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "age-identity.txt"), []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	getenv := func(name string) string {
 		if strings.HasSuffix(name, "_FILE") {
 			return "/etc/ssl/certs/ca.pem"

@@ -114,7 +114,10 @@ func (p *prod) run(t *testing.T, cfg string, args ...string) string {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"ZUULSTATE_S3_ACCESS_KEY=" + os.Getenv("ZUULSTATE_TEST_S3_ACCESS_KEY"),
 		"ZUULSTATE_S3_SECRET_KEY=" + os.Getenv("ZUULSTATE_TEST_S3_SECRET_KEY"),
-		"ZUULSTATE_MARIADB_PASSWORD=" + os.Getenv("ZUULSTATE_TEST_MARIADB_PASSWORD")}
+		"ZUULSTATE_MARIADB_PASSWORD=" + os.Getenv("ZUULSTATE_TEST_MARIADB_PASSWORD"),
+		// The chunk-id keys and parent caches of the test's repositories
+		// stay with the test, not in this host's /var/lib/zuulstate.
+		"ZUULSTATE_STATE_DIR=" + filepath.Join(p.Dir, "state")}
 	if cfg != "" {
 		cmd.Env = append(cmd.Env, "ZUULSTATE_CONFIG="+cfg)
 	}

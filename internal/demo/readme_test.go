@@ -37,16 +37,18 @@ func readmeScript(t *testing.T, intro string) string {
 	return script
 }
 
-// TestReadmeRestoreWithoutZuulstate backs the demo's prod up into a local,
-// age-encrypted repository and runs the README's "Restoring without
-// zuulstate" commands (age, zstd, GNU tar, the docker CLI) with only their
-// placeholders filled in. The extracted directories and volume must equal
-// prod's entry by entry, and the keys file must be what zuul-admin
-// import-keys reads: {"keys": {path: node JSON}} for every key of
-// /keystorage. (zuul-admin itself cannot be installed here: its line is the
-// one not run.) The database block is TestStockClientLoad's.
+// TestReadmeRestoreWithoutZuulstate backs the demo's prod up into two
+// local, age-encrypted repositories, one of each format, and runs the
+// README's "Restoring without zuulstate" commands for that format (age,
+// zstd, coreutils, awk, GNU tar, the docker CLI and, for format 3, the
+// stock mariadb client) with only their placeholders filled in. The
+// extracted directories and volume must equal prod's entry by entry, and
+// the keys file must be what zuul-admin import-keys reads: {"keys": {path:
+// node JSON}} for every key of /keystorage. (zuul-admin itself cannot be
+// installed here: its line is the one not run.) Format 2's database block
+// is TestStockClientLoad's.
 func TestReadmeRestoreWithoutZuulstate(t *testing.T) {
-	for _, tool := range []string{"bash", "age", "zstd", "tar", "docker"} {
+	for _, tool := range []string{"bash", "age", "zstd", "tar", "docker", "dd", "join", "awk", "mariadb"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") != "" {
 				t.Fatalf("%s is not installed", tool)
@@ -56,8 +58,16 @@ func TestReadmeRestoreWithoutZuulstate(t *testing.T) {
 	}
 	p := seedProd(t, 50, 10)
 	cfg, identity := p.config(t)
-	// The same sources into a local repository: the commands read files.
-	repo := filepath.Join(p.Dir, "repo")
+	t.Run("format 2", func(t *testing.T) { readmeFormat2(t, p, cfg, identity) })
+	t.Run("format 3", func(t *testing.T) { readmeFormat3(t, p, cfg, identity) })
+}
+
+// localRepo writes a copy of the demo configuration cfg whose repository
+// is a new local directory (the commands read files) with the same
+// encryption, plus extra lines in the repository section.
+func localRepo(t *testing.T, p *prod, cfg, name, extra string) (string, string) {
+	t.Helper()
+	repo := filepath.Join(p.Dir, name)
 	if err := os.Mkdir(repo, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -71,60 +81,89 @@ func TestReadmeRestoreWithoutZuulstate(t *testing.T) {
 	if !ok1 || !ok2 || !ok3 {
 		t.Fatalf("the demo config lost its repository or sources section:\n%s", y)
 	}
-	local := before + "repository:\n  local: {path: " + repo + "}\n  encryption:\n" + encryption + "\nsources:\n" + after
-	if err := os.WriteFile(cfg, []byte(local), 0o600); err != nil {
+	local := before + "repository:\n  local: {path: " + repo + "}\n" + extra + "  encryption:\n" + encryption + "\nsources:\n" + after
+	file := filepath.Join(p.Dir, name+".yaml")
+	if err := os.WriteFile(file, []byte(local), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return file, repo
+}
+
+// backupManifest takes a snapshot with config cfg into the local repo and
+// returns its manifest.
+func backupManifest(t *testing.T, p *prod, cfg, repo string) *snapshot.Manifest {
+	t.Helper()
 	id := strings.TrimSpace(p.run(t, cfg, "backup"))
-	m, err := os.ReadFile(filepath.Join(repo, "manifests", id+".json"))
+	data, err := os.ReadFile(filepath.Join(repo, "manifests", id+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var manifest snapshot.Manifest
-	if err := json.Unmarshal(m, &manifest); err != nil {
+	m, err := snapshot.DecodeManifest(id, data)
+	if err != nil {
 		t.Fatal(err)
 	}
-	certsPart := ""
-	for _, part := range manifest.Parts {
+	return m
+}
+
+// certsPart is the name of the part of the certs bind mount.
+func certsPart(m *snapshot.Manifest) string {
+	for _, part := range m.Parts {
 		if part.Source == "volumes" && strings.HasSuffix(part.Name, "_certs") {
-			certsPart = part.Name
+			return part.Name
 		}
 	}
+	return ""
+}
 
-	out := t.TempDir()
-	composeDir, certsDir, keys := filepath.Join(out, "compose"), filepath.Join(out, "certs"), filepath.Join(out, "zuul-keys.json")
-	script := readmeScript(t, "Tar parts (`paths`, and `volumes`")
-	fill := []string{
-		"zuul-admin import-keys /root/zuul-keys.json\n", "",
-		"REPOSITORY", repo,
-		"<id>", id,
-		"key.txt", identity,
-		"/opt/zuul/compose", composeDir,
-		"/opt/zuul/certs", certsDir,
-		"bind.opt_zuul_certs", certsPart,
-		"volumes/log_server.zst.age", "volumes/" + p.Volume + ".zst.age", // the part, then the new volume
-		"log_server", p.DevVolume,
-		"/root/zuul-keys.json", keys,
-	}
+// fillScript replaces the README's placeholders, failing when one is gone.
+func fillScript(t *testing.T, script string, fill []string) string {
+	t.Helper()
 	for i := 0; i < len(fill); i += 2 {
 		if !strings.Contains(script, fill[i]) {
 			t.Fatalf("the README's commands lost %q; keep README.md and this test in step:\n%s", fill[i], script)
 		}
 	}
-	script = strings.NewReplacer(fill...).Replace(script)
+	return strings.NewReplacer(fill...).Replace(script)
+}
+
+// runScript runs a filled-in README block with bash.
+func runScript(t *testing.T, script string, env ...string) {
+	t.Helper()
 	t.Logf("running:\n%s", script)
-	file := filepath.Join(out, "restore.sh")
+	file := filepath.Join(t.TempDir(), "restore.sh")
 	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(t.Context(), "bash", file)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+voltest.Host(t))
+	cmd.Env = append(append(os.Environ(), "DOCKER_HOST="+voltest.Host(t)), env...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("README commands: %v\n%s", err, log.String())
 	}
+}
 
+func readmeFormat2(t *testing.T, p *prod, cfg, identity string) {
+	cfg, repo := localRepo(t, p, cfg, "repo-format2", "  dedup: false\n")
+	m := backupManifest(t, p, cfg, repo)
+	if m.Format != 2 {
+		t.Fatalf("dedup: false wrote format %d", m.Format)
+	}
+	out := t.TempDir()
+	composeDir, certsDir, keys := filepath.Join(out, "compose"), filepath.Join(out, "certs"), filepath.Join(out, "zuul-keys.json")
+	script := fillScript(t, readmeScript(t, "### Format 2: one object per part"), []string{
+		"zuul-admin import-keys /root/zuul-keys.json\n", "",
+		"REPOSITORY", repo,
+		"<id>", m.ID,
+		"key.txt", identity,
+		"/opt/zuul/compose", composeDir,
+		"/opt/zuul/certs", certsDir,
+		"bind.opt_zuul_certs", certsPart(m),
+		"volumes/log_server.zst.age", "volumes/" + p.Volume + ".zst.age", // the part, then the new volume
+		"log_server", p.DevVolume,
+		"/root/zuul-keys.json", keys,
+	})
+	runScript(t, script)
 	voltest.Compare(t, voltest.Scan(t, p.ComposeDir()), voltest.Scan(t, composeDir))
 	voltest.Compare(t, voltest.Scan(t, filepath.Join(p.ProdRoot(), "certs")), voltest.Scan(t, certsDir))
 	voltest.Compare(t, voltest.Scan(t, p.mountpoint(t, p.Volume)), voltest.Scan(t, p.mountpoint(t, p.DevVolume)))

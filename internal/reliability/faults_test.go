@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/internal/faultproxy"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/internal/miniotest"
@@ -120,8 +121,9 @@ func s3Proxy(t *testing.T) *faultproxy.Proxy {
 
 // TestS3Faults: MinIO answering 500, resetting connections and answering
 // slowly on a fifth of all requests; the backup retries and succeeds. Then
-// every upload of a part fails: the run fails with one line, and the lock
-// and everything else is cleaned up (the proxy lets those requests through).
+// every upload of a part's data fails (chunk lists, packs and index objects
+// in format 3): the run fails with one line, and the lock and everything
+// else is cleaned up (the proxy lets those requests through).
 func TestS3Faults(t *testing.T) {
 	p := s3Proxy(t)
 	w := newWorld(t, small)
@@ -140,15 +142,30 @@ func TestS3Faults(t *testing.T) {
 		t.Fatal("no fault was injected")
 	}
 
-	isPartUpload := func(r *http.Request) bool {
-		return (r.Method == http.MethodPut || r.Method == http.MethodPost) && strings.Contains(r.URL.Path, "/parts/")
+	uploadUnder := func(dirs ...string) func(*http.Request) bool {
+		return func(r *http.Request) bool {
+			if r.Method != http.MethodPut && r.Method != http.MethodPost {
+				return false
+			}
+			return slices.ContainsFunc(dirs, func(d string) bool { return strings.Contains(r.URL.Path, "/"+d) })
+		}
 	}
-	p.Set(1, isPartUpload, faultproxy.Status500)
-	r = w.run(t, "backup")
-	line := r.expectFail(t, exitFailure, "part", "s3 put", "internal error")
-	p.Set(0, nil)
-	w.expectCleanFailure(t, "", prefix, []string{id})
-	t.Logf("lasting faults: %s", line)
+	// Every upload of a part's data, then (format 3) of a pack only: the
+	// chunk lists are small and usually fail first.
+	for _, c := range []struct {
+		match func(*http.Request) bool
+		says  string
+	}{
+		{uploadUnder("parts/", chunkstore.PackPrefix, chunkstore.IndexPrefix), "part"},
+		{uploadUnder(chunkstore.PackPrefix), "upload pack"},
+	} {
+		p.Set(1, c.match, faultproxy.Status500)
+		r = w.run(t, "backup")
+		line := r.expectFail(t, exitFailure, c.says, "s3 put", "internal error")
+		p.Set(0, nil)
+		w.expectCleanFailure(t, "", prefix, []string{id})
+		t.Logf("lasting faults: %s", line)
+	}
 }
 
 func lastLine(s string) string {
@@ -262,11 +279,14 @@ func TestMariaDBKilled(t *testing.T) {
 	t.Logf("killed %d dump connections: %s", len(ids), line)
 }
 
-// withoutStatus drops the status object a run writes for monitoring.
+// withoutStatus drops the objects a failed run leaves by design: the
+// status object it writes for monitoring, and the chunk store's repo.json
+// and key copies, which the first format 3 backup into a repository
+// creates once for every later one.
 func withoutStatus(keys []string) []string {
 	var out []string
 	for _, k := range keys {
-		if !strings.HasPrefix(k, "status/") {
+		if !strings.HasPrefix(k, "status/") && k != chunkstore.ConfigKey && !strings.HasPrefix(k, chunkstore.KeyPrefix) {
 			out = append(out, k)
 		}
 	}

@@ -168,13 +168,18 @@ type Decoder struct {
 
 // NewDecoder reads the magic line and the header.
 func NewDecoder(r io.Reader) (*Decoder, error) {
-	d := &Decoder{r: bufio.NewReaderSize(r, 256<<10)}
+	src := &sourceReader{r: r}
+	d := &Decoder{r: bufio.NewReaderSize(src, 256<<10)}
 	magic := make([]byte, len(Magic))
-	if _, err := io.ReadFull(d.r, magic); err != nil || string(magic) != Magic {
+	if _, err := io.ReadFull(d.r, magic); src.err != nil {
+		return nil, fmt.Errorf("read tree part: %w", src.err)
+	} else if err != nil || string(magic) != Magic {
 		return nil, fmt.Errorf("%w: bad magic (a newer zuulstate may have written it)", ErrFormat)
 	}
 	typ, body, err := d.frame()
-	if err != nil || typ != recordHeader {
+	if src.err != nil {
+		return nil, fmt.Errorf("read tree part: %w", src.err)
+	} else if err != nil || typ != recordHeader {
 		return nil, fmt.Errorf("%w: no header", ErrFormat)
 	}
 	if err := json.Unmarshal(body, &d.Header); err != nil {
@@ -184,6 +189,22 @@ func NewDecoder(r io.Reader) (*Decoder, error) {
 		return nil, fmt.Errorf("%w: format %d; this zuulstate reads format 1", ErrFormat, d.Header.Format)
 	}
 	return d, nil
+}
+
+// sourceReader remembers a failure of the stream below (an integrity
+// verdict of the part reader, an I/O error), so that it is reported as
+// such and not as a part that does not decode.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.err = err
+	}
+	return n, err
 }
 
 // Next returns the next node record, or io.EOF after the trailer. A stream
