@@ -52,6 +52,13 @@ func (zstdCodec) DecodeBlock(dst, src []byte, maxSize int) ([]byte, error) {
 	if blockDecoderErr != nil {
 		return nil, blockDecoderErr
 	}
+	// A frame says its size up front: refuse a claim beyond maxSize before
+	// decoding anything, so a forged block cannot make the decoder
+	// allocate more than the caller expects.
+	var h zstd.Header
+	if err := h.Decode(src); err == nil && h.HasFCS && h.FrameContentSize > uint64(maxSize) {
+		return nil, fmt.Errorf("zstd block claims %d bytes, more than the %d recorded", h.FrameContentSize, maxSize)
+	}
 	start := len(dst)
 	out, err := blockDecoder.DecodeAll(src, dst)
 	if err != nil {

@@ -171,7 +171,13 @@ func (r *Repository) verifyChunked(ctx context.Context, p snapshot.Part, deep bo
 	if p.Encryption != "" && len(r.opts.Identities) == 0 {
 		return "stored", r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckStored})
 	}
-	return "raw", r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckDecoded, RawSize: p.RawSize})
+	level := "raw"
+	if cs, _, err := r.chunkStore(ctx); err == nil && !cs.CanCheckIDs() {
+		// Decoded, but without the chunk-id key the contents are not
+		// checked against their ids: say so rather than imply it.
+		level = "raw, chunk ids not checked: no chunk-id key on this host and no identity that opens keys/"
+	}
+	return level, r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckDecoded, RawSize: p.RawSize})
 }
 
 // checkChunks checks the chunk list object's stored bytes, then the chunks

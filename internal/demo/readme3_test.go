@@ -13,12 +13,12 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/zuulstate/zuulstate/backup/mariadb"
 	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/internal/voltest"
 	"github.com/zuulstate/zuulstate/repository"
 	"github.com/zuulstate/zuulstate/snapshot"
+	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
 	"github.com/zuulstate/zuulstate/storage/local"
 )
 
@@ -74,7 +74,7 @@ func readmeFormat3(t *testing.T, p *prod, cfg, identity string) {
 		"volumes/log_server.chunks.zst", "volumes/" + p.Volume + ".chunks.zst", // the part, then the new volume
 		"log_server", devVolume,
 		"/root/zuul-keys.json", keys,
-		"mariadb/zuul.", "mariadb/" + mariadb.NameComponent(p.DB) + ".",
+		"mariadb/zuul.", "mariadb/" + mariadbpart.NameComponent(p.DB) + ".",
 		"HOST", host, "PORT", port, "USER", dc.User,
 	})
 	runScript(t, script, "MYSQL_PWD="+dc.Passwd)
