@@ -74,9 +74,6 @@ func (cs *Store) CheckPart(ctx context.Context, list io.Reader, ix *Index, o Che
 		seen[r.ID] = true
 		return nil
 	})
-	if err != nil && !errors.Is(err, snapshot.ErrCorrupt) {
-		err = fmt.Errorf("%w: %w", snapshot.ErrCorrupt, err) // a malformed line
-	}
 	if err != nil {
 		return res, err
 	}

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/zuulstate/zuulstate/snapshot"
 )
 
 // ID is a chunk's identity: HMAC-SHA256 of its raw bytes under the
@@ -62,29 +65,40 @@ func WriteChunkList(w io.Writer, refs []Ref) error {
 }
 
 // ReadChunkList parses a chunk list, calling fn for each ref in order.
-// Every malformed line is an error naming its number.
+// Every malformed line is an error wrapping snapshot.ErrCorrupt and naming
+// its number; errors of r and of fn are returned as they are.
 func ReadChunkList(r io.Reader, fn func(Ref) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 256), 256)
 	if !sc.Scan() || sc.Text() != chunkListMagic {
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("chunk list: %w", err)
+		if err := scanErr(sc); err != nil {
+			return err
 		}
-		return fmt.Errorf("chunk list: first line is not %q", chunkListMagic)
+		return fmt.Errorf("chunk list: %w: first line is not %q", snapshot.ErrCorrupt, chunkListMagic)
 	}
 	for n := 2; sc.Scan(); n++ {
 		ref, err := parseRef(sc.Bytes())
 		if err != nil {
-			return fmt.Errorf("chunk list line %d: %w", n, err)
+			return fmt.Errorf("chunk list line %d: %w: %w", n, snapshot.ErrCorrupt, err)
 		}
 		if err := fn(ref); err != nil {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("chunk list: %w", err)
+	return scanErr(sc)
+}
+
+// scanErr is the scanner's error: a line too long for any chunk list is
+// corruption, anything else came from the reader below.
+func scanErr(sc *bufio.Scanner) error {
+	err := sc.Err()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, bufio.ErrTooLong):
+		return fmt.Errorf("chunk list: %w: a line is too long", snapshot.ErrCorrupt)
 	}
-	return nil
+	return fmt.Errorf("chunk list: %w", err)
 }
 
 func parseRef(line []byte) (Ref, error) {
