@@ -35,9 +35,9 @@ func TestOwnNames(t *testing.T) {
 		DrillPrefix + "1bbce563_zuul":             true,
 		"/zuul/" + DrillPrefix + "1bbce563":       true,
 		"/var/lib/zuulstate/drill/" + DrillPrefix: false, // the prefix alone
-		"zuul":                                    false,
-		"/" + DrillPrefix + "x/keystorage":        false,
-		"x" + DrillPrefix + "1":                   false,
+		"zuul":                             false,
+		"/" + DrillPrefix + "x/keystorage": false,
+		"x" + DrillPrefix + "1":            false,
 	} {
 		if got := (ScratchName{Name: name}).Own(); got != own {
 			t.Errorf("Own(%q) = %v", name, got)
