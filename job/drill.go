@@ -17,7 +17,6 @@ import (
 	"github.com/zuulstate/zuulstate/restore"
 	"github.com/zuulstate/zuulstate/snapshot"
 	"github.com/zuulstate/zuulstate/source"
-	"github.com/zuulstate/zuulstate/storage"
 )
 
 // DrillOptions are the operator's choices for one restore drill.
@@ -36,6 +35,15 @@ type DrillOptions struct {
 	Out   io.Writer
 }
 
+// chatter is where the plan and the restorers' summaries go: nowhere
+// with Quiet.
+func (o DrillOptions) chatter() io.Writer {
+	if o.Quiet {
+		return io.Discard
+	}
+	return o.Out
+}
+
 // cleanupTimeout bounds the removal of the scratch places after a drill,
 // which runs even after SIGTERM.
 const cleanupTimeout = 10 * time.Minute
@@ -51,7 +59,7 @@ func Drill(ctx context.Context, cfg *config.Config, o DrillOptions) error {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.Out == nil || o.Quiet {
+	if o.Out == nil {
 		o.Out = io.Discard
 	}
 	if o.Snapshot == "" {
@@ -103,7 +111,7 @@ func drill(ctx context.Context, cfg *config.Config, repo *repository.Repository,
 	st.SnapshotID, st.SnapshotEnd = m.ID, m.End
 	short := m.ID[strings.LastIndexByte(m.ID, '-')+1:]
 	prefix := source.DrillPrefix + short
-	set := newScratchSet(cfg, prefix, filepath.Join(o.ScratchDir, prefix), cfg.Host, o.Log, o.Out)
+	set := newScratchSet(cfg, prefix, filepath.Join(o.ScratchDir, prefix), cfg.Host, o.Log, o.chatter())
 	defer set.close()
 	if st.Leftovers, err = removeLeftovers(ctx, repo.Store(), o.Target, cfg.Host, set, o.Log); err != nil {
 		return err
@@ -163,43 +171,17 @@ func refused(existing []source.ScratchName) error {
 		"remove them if they are yours, or drill another snapshot", restore.ErrTargetNotEmpty, strings.Join(list, ", "))
 }
 
-// removeLeftovers removes the scratch places a killed drill into target
-// recorded, and returns them; a drill that still runs stops this one.
-func removeLeftovers(ctx context.Context, st storage.Store, target, host string, set *scratchSet, log *slog.Logger) ([]string, error) {
-	prev, err := readDrillRecord(ctx, st, target)
-	if err != nil || prev == nil {
-		return nil, err
-	}
-	gone, why := prev.Holder.Gone(time.Now(), host)
-	if !gone {
-		return nil, errDrillRunning(prev)
-	}
-	existing, err := set.existing(ctx, prev.Scratch)
-	if err != nil {
-		return nil, fmt.Errorf("look for the leftovers of the %s: %w", prev, err)
-	}
-	var out []string
-	for _, n := range existing {
-		out = append(out, n.String())
-	}
-	log.Warn(fmt.Sprintf("an earlier drill into target %s did not finish (%s): removing its scratch places", target, why),
-		"drill", prev.String(), "leftovers", strings.Join(out, ", "))
-	if err := set.remove(ctx, existing); err != nil {
-		return out, fmt.Errorf("remove the leftovers of the %s: %w", prev, err)
-	}
-	return out, nil
-}
-
 // verifyByRestore restores every part the drill loads into the scratch
 // places, each read once and checked (size, sha256) as it is restored,
 // prints the verification table, and decodes and checks the parts no
 // restorer loads.
 func verifyByRestore(ctx context.Context, repo *repository.Repository, m *snapshot.Manifest, set *scratchSet, o DrillOptions, st *monitor.DrillStatus) error {
 	restorers, dest := set.restorers()
+	out := o.chatter()
 	onPlan := func(checked []restore.Checked) {
-		fmt.Fprintf(o.Out, "Drill: restore snapshot %s (host %s, %s) into scratch places on target %s\n",
+		fmt.Fprintf(out, "Drill: restore snapshot %s (host %s, %s) into scratch places on target %s\n",
 			m.ID, m.Host, m.End.UTC().Format("2006-01-02 15:04 UTC"), o.Target)
-		restore.WritePlan(o.Out, checked, restorers, dest)
+		restore.WritePlan(out, checked, restorers, dest)
 	}
 	var err error
 	if len(restorers) > 0 {
@@ -209,7 +191,9 @@ func verifyByRestore(ctx context.Context, repo *repository.Repository, m *snapsh
 	for _, r := range results {
 		st.Checks = append(st.Checks, monitor.DrillCheck{Source: r.Source, Part: r.Part, What: r.What, Expected: r.Expected, Found: r.Found})
 	}
-	if len(results) > 0 {
+	// A failed drill shows its table even with Quiet: the cron mail then
+	// says what did not match.
+	if len(results) > 0 && (!o.Quiet || err != nil) {
 		fmt.Fprintln(o.Out, "\nVerification (found in the scratch places against the snapshot's manifest):")
 		if _, werr := restore.WriteResults(o.Out, results); werr != nil && err == nil {
 			err = werr
@@ -225,9 +209,9 @@ func verifyByRestore(ctx context.Context, repo *repository.Repository, m *snapsh
 			return err
 		}
 		for _, p := range set.unloaded {
-			fmt.Fprintf(o.Out, "%s/%s: not loaded by a restore; decoded and checked (size, sha256): OK\n", p.Source, p.Name)
+			fmt.Fprintf(out, "%s/%s: not loaded by a restore; decoded and checked (size, sha256): OK\n", p.Source, p.Name)
 		}
 	}
-	fmt.Fprintf(o.Out, "\nDrill passed: snapshot %s restores; %d checks OK. Removing the scratch places.\n", m.ID, len(results))
+	fmt.Fprintf(out, "\nDrill passed: snapshot %s restores; %d checks OK. Removing the scratch places.\n", m.ID, len(results))
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/zuulstate/zuulstate/repository"
@@ -177,4 +178,31 @@ func (c *drillClaim) release(ctx context.Context, remove bool) error {
 		return fmt.Errorf("remove %s: %w", c.key, err)
 	}
 	return nil
+}
+
+// removeLeftovers removes the scratch places a killed drill into target
+// recorded, and returns them; a drill that still runs stops this one.
+func removeLeftovers(ctx context.Context, st storage.Store, target, host string, set *scratchSet, log *slog.Logger) ([]string, error) {
+	prev, err := readDrillRecord(ctx, st, target)
+	if err != nil || prev == nil {
+		return nil, err
+	}
+	gone, why := prev.Holder.Gone(time.Now(), host)
+	if !gone {
+		return nil, errDrillRunning(prev)
+	}
+	existing, err := set.existing(ctx, prev.Scratch)
+	if err != nil {
+		return nil, fmt.Errorf("look for the leftovers of the %s: %w", prev, err)
+	}
+	var out []string
+	for _, n := range existing {
+		out = append(out, n.String())
+	}
+	log.Warn(fmt.Sprintf("an earlier drill into target %s did not finish (%s): removing its scratch places", target, why),
+		"drill", prev.String(), "leftovers", strings.Join(out, ", "))
+	if err := set.remove(ctx, existing); err != nil {
+		return out, fmt.Errorf("remove the leftovers of the %s: %w", prev, err)
+	}
+	return out, nil
 }
