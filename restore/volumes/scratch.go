@@ -8,6 +8,16 @@ import (
 	"github.com/zuulstate/zuulstate/source/volumes/volumespart"
 )
 
+// newVolume is how create makes t's volume: as recorded, or with
+// PlainVolumes with the local driver and nothing else.
+func (r *Restorer) newVolume(t *target) volumespart.VolumeMeta {
+	m := *t.meta.Volume
+	if r.cfg.PlainVolumes {
+		m.Driver, m.DriverOpts, m.Labels = "local", nil, nil
+	}
+	return m
+}
+
 // Targets lists what parts restore into, from their metadata: the named
 // volumes (by source name) and the bind paths.
 func Targets(parts []snapshot.Part) (volumes, binds []string, err error) {

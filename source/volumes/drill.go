@@ -12,8 +12,9 @@ import (
 )
 
 // drillScratch restores every named volume as a scratch volume on the
-// target's engine and every bind path below the drill's directory, which
-// the drill removes with everything in it.
+// target's engine (a plain local one: recorded driver options may point at
+// the original's storage) and every bind path below the drill's directory,
+// which the drill removes with everything in it.
 type drillScratch struct {
 	r      source.DrillRequest
 	config restorevolumes.Config
@@ -28,7 +29,7 @@ func drill(r source.DrillRequest) (source.Scratch, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := restorevolumes.Config{Conn: conn, Log: r.Log, Out: r.Out}
+	c := restorevolumes.Config{Conn: conn, PlainVolumes: true, Log: r.Log, Out: r.Out}
 	if t := r.Config.Restore.Volumes; t != nil {
 		c.Mode, c.HelperBinary, c.AllowDevices = t.Mode, t.HelperBinary, t.AllowDevices
 	}
