@@ -9,6 +9,7 @@ import (
 
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/internal/voltest"
+	"github.com/zuulstate/zuulstate/internal/zktest"
 )
 
 // TestDrill runs the drill against the real services with every source,
@@ -113,5 +114,44 @@ func TestDrillBothFormats(t *testing.T) {
 			}
 			f.run(t, "check", "--max-drill-age", "1d").expectNagios(t, 0, "last successful restore drill")
 		})
+	}
+}
+
+// TestDrillZooKeeperAll: with a source profile all (the whole tree below
+// the chroot, Zuul's runtime state /zuul included) the drill restores and
+// checks everything into its chroot, and removes it.
+func TestDrillZooKeeperAll(t *testing.T) {
+	prod, dev := zktest.Server{Which: "prod", TLS: true}, zktest.Server{Which: "dev", TLS: true}
+	pchr, dchr := prod.Chroot(t), dev.Chroot(t)
+	zktest.Build(t, prod.Connect(t, pchr), zktest.ZuulTree(zktest.ZuulShape{Projects: 3, NodepoolNodes: 2, Requests: 2, ZuulNodes: 4, Images: 1}))
+	ca, cert, key := zktest.TLSFiles(t)
+	f := &fixture{dir: t.TempDir()}
+	f.repo = filepath.Join(f.dir, "repo")
+	if err := os.MkdirAll(f.repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.writeConfig(t, fmt.Sprintf(`repository:
+  local: {path: %s}
+sources:
+  zookeeper:
+    servers: [%s]
+    chroot: %s
+    profile: all
+    tls: {ca_file: %s, cert_file: %s, key_file: %s}
+targets:
+  drill:
+    zookeeper: {servers: [%s], chroot: %s}
+`, f.repo, prod.Addr(t), pchr, ca, cert, key, dev.Addr(t), dchr))
+	f.run(t, "backup").expectOK(t)
+	r := f.run(t, "drill", "--target", "drill")
+	r.expectOK(t)
+	inOrder(t, r.stdout, "1. zookeeper", "every subtree", "create /nodepool on zookeeper", "create /zuul on zookeeper",
+		"Verification", "znodes /nodepool", "OK", "znodes /zuul ", "OK", "Drill passed")
+	if names, _, err := dev.Connect(t, dchr).Children(t.Context(), "/"); err != nil || len(names) != 0 {
+		t.Errorf("the target's chroot holds %v (%v) after the drill", names, err)
+	}
+	st := readDrillStatus(t, f.repo)
+	if st["result"] != "success" {
+		t.Errorf("status %v", st)
 	}
 }
