@@ -119,14 +119,23 @@ func claimDrill(ctx context.Context, st storage.Store, rec drillRecord, ttl time
 	if err := writeDrillRecord(ctx, st, &rec); err != nil {
 		return nil, nil, err
 	}
+	// Stopped before it holds the target, the drill created nothing: its
+	// record goes, unless another drill's replaced it.
+	withdraw := func(err error) (*drillClaim, context.Context, error) {
+		dctx := context.WithoutCancel(ctx)
+		if now, rerr := readDrillRecord(dctx, st, rec.Target); rerr == nil && now != nil && now.Run == rec.Run {
+			_ = st.Delete(dctx, drillRecordKey(rec.Target))
+		}
+		return nil, nil, err
+	}
 	select {
 	case <-ctx.Done():
-		return nil, nil, context.Cause(ctx)
+		return withdraw(context.Cause(ctx))
 	case <-time.After(settle):
 	}
 	now, err := readDrillRecord(ctx, st, rec.Target)
 	if err != nil {
-		return nil, nil, err
+		return withdraw(err)
 	}
 	if now == nil || now.Run != rec.Run {
 		if now == nil {
