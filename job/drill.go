@@ -111,6 +111,7 @@ func drill(ctx context.Context, cfg *config.Config, repo *repository.Repository,
 	st.SnapshotID, st.SnapshotEnd = m.ID, m.End
 	short := m.ID[strings.LastIndexByte(m.ID, '-')+1:]
 	prefix := source.DrillPrefix + short
+	o.Log.Info("drill", "snapshot", m.ID, "target", o.Target, "scratch_prefix", prefix)
 	set := newScratchSet(cfg, prefix, filepath.Join(o.ScratchDir, prefix), cfg.Host, o.Log, o.chatter())
 	defer set.close()
 	if st.Leftovers, err = removeLeftovers(ctx, repo.Store(), o.Target, cfg.Host, set, o.Log); err != nil {
@@ -145,7 +146,7 @@ func drill(ctx context.Context, cfg *config.Config, repo *repository.Repository,
 			st.CleanupError = OneLine(cctx, cerr)
 			o.Log.Error("the drill could not remove all its scratch places; the next drill into the target tries again", "error", st.CleanupError)
 		} else {
-			o.Log.Info("drill scratch places removed", "count", len(names))
+			o.Log.Info("drill scratch places removed", "count", len(names), "drill_duration", time.Since(st.Started).Round(time.Millisecond))
 		}
 		cerr = errors.Join(cerr, claim.release(cctx, cerr == nil))
 		if cerr != nil {
