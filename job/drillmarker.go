@@ -50,6 +50,8 @@ type drillClaim struct {
 	log   *slog.Logger
 	stop  context.CancelFunc
 	done  chan struct{}
+	// cancel ends the drill's work context.
+	cancel context.CancelCauseFunc
 }
 
 // settle is how long a drill waits after writing its record before it
@@ -145,12 +147,12 @@ func claimDrill(ctx context.Context, st storage.Store, rec drillRecord, ttl time
 	}
 	work, cancel := context.WithCancelCause(ctx)
 	refreshCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	c := &drillClaim{store: st, key: drillRecordKey(rec.Target), rec: rec, ttl: ttl, log: log, stop: stop, done: make(chan struct{})}
-	go c.refresh(refreshCtx, cancel)
+	c := &drillClaim{store: st, key: drillRecordKey(rec.Target), rec: rec, ttl: ttl, log: log, stop: stop, done: make(chan struct{}), cancel: cancel}
+	go c.refresh(refreshCtx)
 	return c, work, nil
 }
 
-func (c *drillClaim) refresh(ctx context.Context, cancel context.CancelCauseFunc) {
+func (c *drillClaim) refresh(ctx context.Context) {
 	defer close(c.done)
 	tick := time.NewTicker(c.ttl / 6)
 	defer tick.Stop()
@@ -165,7 +167,7 @@ func (c *drillClaim) refresh(ctx context.Context, cancel context.CancelCauseFunc
 		if err := writeDrillRecord(ctx, c.store, &rec); err != nil {
 			c.log.Warn("could not refresh the drill's record", "key", c.key, "error", err)
 			if time.Since(c.rec.Holder.Refreshed) > c.ttl*2/3 {
-				cancel(fmt.Errorf("drill record lost: cannot refresh %s: %w", c.key, err))
+				c.cancel(fmt.Errorf("drill record lost: cannot refresh %s: %w", c.key, err))
 				return
 			}
 			continue
@@ -180,6 +182,7 @@ func (c *drillClaim) refresh(ctx context.Context, cancel context.CancelCauseFunc
 func (c *drillClaim) release(ctx context.Context, remove bool) error {
 	c.stop()
 	<-c.done
+	c.cancel(nil)
 	if !remove {
 		return nil
 	}
