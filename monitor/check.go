@@ -42,7 +42,10 @@ func (r CheckResult) Line() string {
 type CheckOptions struct {
 	MaxAge  time.Duration // CRITICAL beyond this
 	WarnAge time.Duration // WARNING beyond this (0: no warning threshold)
-	Now     time.Time
+	// MaxDrillAge, when set, also checks the last restore drill: CRITICAL
+	// when the last successful one is older (drillcheck.go).
+	MaxDrillAge time.Duration
+	Now         time.Time
 }
 
 // Check looks for the newest verified snapshot (manifest present and every
@@ -113,6 +116,17 @@ func Check(ctx context.Context, repo *repository.Repository, o CheckOptions) Che
 		res.State = Critical
 		msgs = append(msgs, fmt.Sprintf("last backup run at %s failed: %s", status.Finished.UTC().Format(time.RFC3339), status.Error))
 	}
+	var drillPerf string
+	if o.MaxDrillAge > 0 {
+		drill, err := ReadDrillStatus(ctx, repo.Store())
+		if err != nil {
+			return unknown(err)
+		}
+		state, msg, perf := drillVerdict(drill, repo.String(), o)
+		res.State = max(res.State, state)
+		msgs = append(msgs, msg)
+		drillPerf = " " + perf
+	}
 	res.Message = strings.Join(msgs, "; ")
 	res.Perfdata = fmt.Sprintf("age=%ds;%d;%d;0 snapshots=%d;;;0", int64(age.Seconds()), int64(o.WarnAge.Seconds()), int64(o.MaxAge.Seconds()), len(ids))
 	if o.WarnAge == 0 {
@@ -121,6 +135,7 @@ func Check(ctx context.Context, repo *repository.Repository, o CheckOptions) Che
 	if newest == nil {
 		res.Perfdata = fmt.Sprintf("snapshots=%d;;;0", len(ids))
 	}
+	res.Perfdata += drillPerf
 	return res
 }
 

@@ -82,6 +82,9 @@ func WriteTextfile(path string, reg prometheus.Gatherer) error {
 // PushOptions say where and how metrics are pushed.
 type PushOptions struct {
 	URL, Job, Instance string
+	// Operation, when set, is one more grouping label: a drill's metrics
+	// are a group of their own (DrillOperation).
+	Operation          string
 	Username, Password string
 	CAFile             string
 	Timeout            time.Duration
@@ -109,6 +112,9 @@ func Push(ctx context.Context, o PushOptions, reg prometheus.Gatherer) error {
 	p := push.New(o.URL, o.Job).Gatherer(reg).Client(client)
 	if o.Instance != "" {
 		p = p.Grouping("instance", o.Instance)
+	}
+	if o.Operation != "" {
+		p = p.Grouping("operation", o.Operation)
 	}
 	if o.Username != "" {
 		p = p.BasicAuth(o.Username, o.Password)

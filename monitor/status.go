@@ -63,23 +63,44 @@ func (s *Status) Succeeded() bool { return s.Result == ResultSuccess }
 // ReadStatus loads the last run's status; (nil, nil) when no run was
 // recorded yet.
 func ReadStatus(ctx context.Context, st storage.Store) (*Status, error) {
-	rc, err := st.Get(ctx, StatusKey)
+	var s Status
+	if found, err := readRecord(ctx, st, StatusKey, &s); !found || err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// readRecord decodes the JSON object at key into v; false when there is
+// none.
+func readRecord(ctx context.Context, st storage.Store, key string, v any) (bool, error) {
+	rc, err := st.Get(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
+		return false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", StatusKey, err)
+		return false, fmt.Errorf("read %s: %w", key, err)
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", StatusKey, err)
+		return false, fmt.Errorf("read %s: %w", key, err)
 	}
-	var s Status
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("%s in %s is not valid JSON: %w", StatusKey, st, err)
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("%s in %s is not valid JSON: %w", key, st, err)
 	}
-	return &s, nil
+	return true, nil
+}
+
+// writeRecord stores v as indented JSON at key.
+func writeRecord(ctx context.Context, st storage.Store, key string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := st.Put(ctx, key, bytes.NewReader(append(data, '\n'))); err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
 }
 
 // WriteStatus records s, carrying the last success over from the previous
@@ -93,12 +114,5 @@ func WriteStatus(ctx context.Context, st storage.Store, s *Status) error {
 			s.LastSuccess, s.LastSuccessID = prev.LastSuccess, prev.LastSuccessID
 		}
 	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := st.Put(ctx, StatusKey, bytes.NewReader(append(data, '\n'))); err != nil {
-		return fmt.Errorf("write %s: %w", StatusKey, err)
-	}
-	return nil
+	return writeRecord(ctx, st, StatusKey, s)
 }

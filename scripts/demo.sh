@@ -11,6 +11,9 @@
 #   dev:  `zuulstate restore --target dev`: database `zuul_dev` on :13307,
 #         ZooKeeper :12282 with the dev profile (no /zuul-system, no /nodepool),
 #         volume `dev_log_server`, bind paths moved below srv/zuul-dev
+#   drill: `zuulstate drill --target drill` once: the same snapshot restored
+#         into scratch places named zuulstate_drill_… on the dev services,
+#         verified and removed, then `zuulstate check --max-drill-age 8d`
 #
 # Re-running replaces everything the previous run seeded; the age key and the
 # snapshots in MinIO (bucket zuulstate-demo, prefix demo/) are kept, and
@@ -89,6 +92,10 @@ echo "  bind mounts: certs, zuul_configuration, ssh_keys identical below $demo/s
 diff -r --no-dereference "$demo/opt/zuul/compose" "$demo/srv/paths/compose"
 echo "  paths: compose identical in $demo/srv/paths/compose"
 
+step "zuulstate drill $id --target drill (the weekly restore test: scratch places on the dev servers, verified, removed)"
+logged drill "$bin" drill "$id" --target drill --scratch-dir "$demo/drill" | sed 's/^/  /'
+"$bin" check --max-age 26h --max-drill-age 8d | sed 's/^/  /'
+
 step "retention (keep the last 3 snapshots)"
 logged prune "$bin" prune | sed 's/^/  /'
 
@@ -105,7 +112,8 @@ then:
   bin/zuulstate show latest                 # parts, sizes, checksums
   bin/zuulstate verify latest --deep        # re-read and re-hash every part (age key: $demo/age-identity.txt)
   bin/zuulstate diff latest~1 latest        # what changed between the last two runs
-  less $demo/backup.log $demo/restore.log
+  less $demo/backup.log $demo/restore.log $demo/drill.log
+  bin/zuulstate check --max-age 26h --max-drill-age 8d   # the Nagios line: backups and the last drill
   MYSQL_PWD="\$ZUULSTATE_TEST_MARIADB_PASSWORD" mariadb -h 127.0.0.1 -P 13307 -u zuulstate zuul_dev \\
     -e 'SELECT * FROM alembic_version; SELECT result, COUNT(*) FROM zuul_build GROUP BY result'
   /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:12182 ls /zuulstate-demo        # dev: keys only

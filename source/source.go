@@ -43,6 +43,9 @@ type Descriptor struct {
 	// NextSteps, when set, says what the operator does after parts of the
 	// source were restored.
 	NextSteps func(restored []snapshot.Part) []Step
+	// Drill builds the source's share of a restore drill: its parts
+	// restored into scratch names of the drill's own (drill.go).
+	Drill func(r DrillRequest) (Scratch, error)
 }
 
 // RestoreRequest is what a restorer is built from: the configuration,

@@ -13,8 +13,8 @@ import (
 func newCheckCommand(a *app) *cobra.Command {
 	var o monitor.CheckOptions
 	cmd := &cobra.Command{
-		Use:   "check [--max-age 26h] [--warn-age 25h]",
-		Short: "Nagios/Icinga check: is the newest verified snapshot recent and did the last run succeed",
+		Use:   "check [--max-age 26h] [--warn-age 25h] [--max-drill-age 8d]",
+		Short: "Nagios/Icinga check: is the newest verified snapshot recent, did the last run succeed (and the last drill)",
 		Long: `Prints one Nagios plugin line on stdout and exits with the Nagios state,
 NOT with zuulstate's usual exit codes:
 
@@ -25,9 +25,14 @@ NOT with zuulstate's usual exit codes:
               failed (recorded by 'zuulstate backup' in status/last-run.json)
   3 UNKNOWN   the configuration or the repository cannot be read
 
+With --max-drill-age (8d for a weekly drill) it also reads the last restore
+drill (status/last-drill.json, written by 'zuulstate drill'): CRITICAL when
+no drill succeeded within that age, WARNING when the last drill failed after
+a recent enough success. Ages take s, m, h and d (26h, 8d).
+
 "Verified" means the manifest exists and every part is present with its
 recorded size (verify without --deep).`,
-		Example: "  zuulstate check --max-age 26h\n  # NRPE: command[check_zuulstate]=/usr/local/bin/zuulstate check --max-age 26h",
+		Example: "  zuulstate check --max-age 26h\n  zuulstate check --max-age 26h --max-drill-age 8d\n  # NRPE: command[check_zuulstate]=/usr/local/bin/zuulstate check --max-age 26h --max-drill-age 8d",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("check takes no arguments, got %q", args[0])
@@ -37,6 +42,9 @@ recorded size (verify without --deep).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.MaxAge <= 0 || o.WarnAge < 0 || (o.WarnAge > 0 && o.WarnAge >= o.MaxAge) {
 				return fmt.Errorf("--max-age must be positive and --warn-age, if given, smaller (got %s, %s)", o.MaxAge, o.WarnAge)
+			}
+			if o.MaxDrillAge < 0 {
+				return fmt.Errorf("--max-drill-age must not be negative (got %s)", o.MaxDrillAge)
 			}
 			ctx := cmd.Context()
 			repo, _, err := a.repository(ctx)
@@ -51,8 +59,10 @@ recorded size (verify without --deep).`,
 			return nil
 		},
 	}
-	cmd.Flags().DurationVar(&o.MaxAge, "max-age", 26*time.Hour, "CRITICAL when the newest verified snapshot is older")
-	cmd.Flags().DurationVar(&o.WarnAge, "warn-age", 0, "WARNING when the newest verified snapshot is older (0: no warning threshold)")
+	o.MaxAge = 26 * time.Hour
+	cmd.Flags().Var(ageValue{&o.MaxAge}, "max-age", "CRITICAL when the newest verified snapshot is older")
+	cmd.Flags().Var(ageValue{&o.WarnAge}, "warn-age", "WARNING when the newest verified snapshot is older (0: no warning threshold)")
+	cmd.Flags().Var(ageValue{&o.MaxDrillAge}, "max-drill-age", "also CRITICAL when the last successful restore drill (zuulstate drill) is older, e.g. 8d (0: drills are not checked)")
 	// Every problem before a verdict (flags, configuration, repository) is
 	// UNKNOWN in Nagios terms, printed like a verdict.
 	unknown := func(err error) error {

@@ -107,7 +107,7 @@ func TestLockedRepository(t *testing.T) {
 }
 
 func TestHelpShowsExamples(t *testing.T) {
-	for _, c := range []string{"backup", "snapshots", "show", "verify", "restore", "prune", "unlock", "config check", "keygen"} {
+	for _, c := range []string{"backup", "snapshots", "show", "verify", "restore", "drill", "check", "prune", "unlock", "config check", "keygen"} {
 		r := run(t, []string{"ZUULSTATE_S3_SECRET_KEY=do-not-print-me"}, append(strings.Fields(c), "--help")...)
 		r.expectOK(t)
 		if !strings.Contains(r.stdout, "Examples:") {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +84,7 @@ func TestExampleCron(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	jobs := 0
+	var jobs []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -97,36 +99,39 @@ func TestExampleCron(t *testing.T) {
 		if !strings.Contains(line, "--quiet") {
 			t.Errorf("the cron line must be --quiet so cron mails only failures: %q", line)
 		}
-		jobs++
+		jobs = append(jobs, commandOf(fields[7:]))
 	}
-	if jobs != 1 {
-		t.Fatalf("%d cron jobs, want 1", jobs)
+	if strings.Join(jobs, ",") != "backup,drill" {
+		t.Fatalf("cron jobs %v, want backup and drill", jobs)
 	}
 }
 
 func TestExampleSystemd(t *testing.T) {
-	svc, err := os.ReadFile(filepath.Join(examplesDir, "systemd", "zuulstate-backup.service"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var execStart []string
-	for _, l := range strings.Split(string(svc), "\n") {
-		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
-			execStart = strings.Fields(v)
+	for unit, command := range map[string]string{"zuulstate-backup": "backup", "zuulstate-drill": "drill"} {
+		svc, err := os.ReadFile(filepath.Join(examplesDir, "systemd", unit+".service"))
+		if err != nil {
+			t.Fatal(err)
 		}
+		var execStart []string
+		for _, l := range strings.Split(string(svc), "\n") {
+			if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+				execStart = strings.Fields(v)
+			}
+		}
+		if len(execStart) < 2 || execStart[0] != "/usr/local/bin/zuulstate" || commandOf(execStart[1:]) != command {
+			t.Fatalf("%s: ExecStart %q", unit, execStart)
+		}
+		parsesAsCLI(t, "systemd", execStart[1:])
 	}
-	if len(execStart) < 2 || execStart[0] != "/usr/local/bin/zuulstate" {
-		t.Fatalf("ExecStart %q", execStart)
-	}
-	parsesAsCLI(t, "systemd", execStart[1:])
 
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Skip("systemd-analyze not installed; only the command line was checked")
+		t.Skip("systemd-analyze not installed; only the command lines were checked")
 	}
 	// verify insists the program exists; the syntax is what is tested.
 	dir := t.TempDir()
-	for _, name := range []string{"zuulstate-backup.service", "zuulstate-backup.timer"} {
+	var units []string
+	for _, name := range []string{"zuulstate-backup.service", "zuulstate-backup.timer", "zuulstate-drill.service", "zuulstate-drill.timer"} {
 		data, err := os.ReadFile(filepath.Join(examplesDir, "systemd", name))
 		if err != nil {
 			t.Fatal(err)
@@ -135,12 +140,23 @@ func TestExampleSystemd(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		units = append(units, filepath.Join(dir, name))
 	}
-	out, err := exec.CommandContext(t.Context(), analyze, "verify", "--man=no",
-		filepath.Join(dir, "zuulstate-backup.timer"), filepath.Join(dir, "zuulstate-backup.service")).CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), analyze, append([]string{"verify", "--man=no"}, units...)...).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
+}
+
+// commandOf returns the zuulstate command in args, after the global
+// flags.
+func commandOf(args []string) string {
+	root := newRootCommand()
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return ""
+	}
+	return cmd.Name()
 }
 
 func TestExampleCompose(t *testing.T) {
@@ -174,10 +190,13 @@ func TestExampleCompose(t *testing.T) {
 }
 
 func TestExampleKubernetes(t *testing.T) {
-	var cj struct {
+	type cronJob struct {
 		APIVersion string `yaml:"apiVersion"`
 		Kind       string `yaml:"kind"`
-		Spec       struct {
+		Metadata   struct {
+			Name string `yaml:"name"`
+		} `yaml:"metadata"`
+		Spec struct {
 			Schedule          string `yaml:"schedule"`
 			ConcurrencyPolicy string `yaml:"concurrencyPolicy"`
 			JobTemplate       struct {
@@ -196,21 +215,39 @@ func TestExampleKubernetes(t *testing.T) {
 			} `yaml:"jobTemplate"`
 		} `yaml:"spec"`
 	}
-	decodeYAML(t, filepath.Join(examplesDir, "kubernetes", "cronjob.yaml"), &cj)
-	if cj.APIVersion != "batch/v1" || cj.Kind != "CronJob" || !validCron(cj.Spec.Schedule) {
-		t.Fatalf("apiVersion %q kind %q schedule %q", cj.APIVersion, cj.Kind, cj.Spec.Schedule)
+	f, err := os.Open(filepath.Join(examplesDir, "kubernetes", "cronjob.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if cj.Spec.ConcurrencyPolicy != "Forbid" {
-		t.Errorf("concurrencyPolicy %q: overlapping runs only fight over the lock", cj.Spec.ConcurrencyPolicy)
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	var commands []string
+	for {
+		var cj cronJob
+		if err := dec.Decode(&cj); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if cj.APIVersion != "batch/v1" || cj.Kind != "CronJob" || !validCron(cj.Spec.Schedule) {
+			t.Fatalf("%s: apiVersion %q kind %q schedule %q", cj.Metadata.Name, cj.APIVersion, cj.Kind, cj.Spec.Schedule)
+		}
+		if cj.Spec.ConcurrencyPolicy != "Forbid" {
+			t.Errorf("%s: concurrencyPolicy %q: overlapping runs only fight over the lock", cj.Metadata.Name, cj.Spec.ConcurrencyPolicy)
+		}
+		pod := cj.Spec.JobTemplate.Spec.Template.Spec
+		if pod.RestartPolicy != "Never" && pod.RestartPolicy != "OnFailure" {
+			t.Fatalf("%s: restartPolicy %q is not allowed in a Job", cj.Metadata.Name, pod.RestartPolicy)
+		}
+		if len(pod.Containers) != 1 || pod.Containers[0].Image == "" {
+			t.Fatalf("%s: containers %+v", cj.Metadata.Name, pod.Containers)
+		}
+		parsesAsCLI(t, "kubernetes", pod.Containers[0].Args)
+		commands = append(commands, commandOf(pod.Containers[0].Args))
 	}
-	pod := cj.Spec.JobTemplate.Spec.Template.Spec
-	if pod.RestartPolicy != "Never" && pod.RestartPolicy != "OnFailure" {
-		t.Fatalf("restartPolicy %q is not allowed in a Job", pod.RestartPolicy)
+	if strings.Join(commands, ",") != "backup,drill" {
+		t.Fatalf("CronJobs run %v, want backup and drill", commands)
 	}
-	if len(pod.Containers) != 1 || pod.Containers[0].Image == "" {
-		t.Fatalf("containers %+v", pod.Containers)
-	}
-	parsesAsCLI(t, "kubernetes", pod.Containers[0].Args)
 }
 
 // decodeYAML parses a YAML file into the fields a test looks at.

@@ -58,6 +58,9 @@ func TestDemoConfig(t *testing.T) {
 		dev.Volumes.VolumeMap["log_server"] != "dev_log_server" || dev.Volumes.BindMap[s.ProdRoot()] != s.DevRoot() {
 		t.Fatalf("targets.dev is not the demo's dev instance: %+v", dev)
 	}
+	if drill := c.Targets["drill"]; drill == nil || drill.MariaDB.Addr != "127.0.0.1:13307" || drill.ZooKeeper.Servers[0] != "127.0.0.1:12282" {
+		t.Fatalf("targets.drill is not on the dev servers: %+v", drill)
+	}
 
 	if _, err := demo.RenderConfig("endpoint: ${S3_ENDPOINT}\n", s.Vars(func(string) string { return "" }, "")); err == nil ||
 		!strings.Contains(err.Error(), "S3_ENDPOINT") {

@@ -122,7 +122,7 @@ func (r *Restorer) chooseWay(eng *engine.Engine, t *target) (string, error) {
 		return volumespart.WayAPI, nil
 	case !eng.Local():
 		why = "the engine at " + eng.Host + " is not on this machine"
-	case t.kind == volumespart.KindVolume && (vol.Driver != "local" || len(vol.DriverOpts) > 0):
+	case t.kind == volumespart.KindVolume && (vol.Driver != "local" || len(vol.DriverOpts) > 0) && (t.exists || !r.cfg.PlainVolumes):
 		why = "the volume is mounted by its driver only while a container uses it"
 	case t.exists && unix.Access(t.path, unix.W_OK|unix.X_OK) != nil:
 		why = "cannot write " + t.path + " here"
@@ -222,7 +222,7 @@ func (r *Restorer) create(ctx context.Context, eng *engine.Engine, t *target) er
 		}
 		return nil // the engine creates it when the helper mounts it
 	}
-	m := t.meta.Volume
+	m := r.newVolume(t)
 	v, err := eng.API.VolumeCreate(ctx, volume.CreateOptions{Name: t.volume, Driver: m.Driver, DriverOpts: m.DriverOpts, Labels: m.Labels})
 	if err != nil {
 		return eng.Wrap(err, "create volume "+t.volume)

@@ -58,7 +58,7 @@ func (r *Restorer) Plan(parts []snapshot.Part) []string {
 		var b strings.Builder
 		switch {
 		case t.kind == volumespart.KindVolume && !t.exists:
-			m := t.meta.Volume
+			m := r.newVolume(t)
 			fmt.Fprintf(&b, "create volume %s (driver %s%s%s)", t.volume, m.Driver, count(", %d driver options", len(m.DriverOpts)), count(", %d labels", len(m.Labels)))
 		case t.nonEmpty != "":
 			fmt.Fprintf(&b, "replace the content of %s %s (--force; it holds %q)", t.kind, t.name(), t.nonEmpty)

@@ -50,6 +50,11 @@ type Config struct {
 	// HelperBinary is a static zuulstate for the API way; default: this
 	// program.
 	HelperBinary string
+	// PlainVolumes creates volumes with the local driver and without the
+	// recorded options and labels: a restore drill's scratch volumes must
+	// not reach the original's storage (a local volume with device
+	// options is a mount of it) nor carry its compose project's labels.
+	PlainVolumes bool
 	Log          *slog.Logger
 	// Out receives one verification line per restored part.
 	Out io.Writer

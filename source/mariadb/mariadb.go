@@ -27,6 +27,7 @@ var Source = source.Descriptor{
 	Snapshotter: snapshotter,
 	Restorer:    restorer,
 	NextSteps:   func([]snapshot.Part) []source.Step { return []source.Step{stepScheduler} },
+	Drill:       drill,
 }
 
 const section = "sources.mariadb"

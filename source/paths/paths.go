@@ -24,6 +24,7 @@ var Source = source.Descriptor{
 	Snapshotter: snapshotter,
 	Restorer:    restorer,
 	NextSteps:   func([]snapshot.Part) []source.Step { return []source.Step{source.StepMounts} },
+	Drill:       drill,
 }
 
 func snapshotter(cfg *config.Config, _ *slog.Logger) (backup.Snapshotter, error) {

@@ -29,6 +29,7 @@ var Source = source.Descriptor{
 	RunsAlone:   stopsContainers,
 	Restorer:    restorer,
 	NextSteps:   func([]snapshot.Part) []source.Step { return []source.Step{source.StepMounts} },
+	Drill:       drill,
 }
 
 func snapshotter(cfg *config.Config, log *slog.Logger) (backup.Snapshotter, error) {

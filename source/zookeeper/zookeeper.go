@@ -30,6 +30,7 @@ var Source = source.Descriptor{
 	Snapshotter: snapshotter,
 	Restorer:    restorer,
 	NextSteps:   nextSteps,
+	Drill:       drill,
 }
 
 const section = "sources.zookeeper"
