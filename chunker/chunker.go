@@ -10,6 +10,7 @@ package chunker
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -57,7 +58,7 @@ func (c *CDC) Next() ([]byte, error) {
 	for {
 		b, err := c.c.Next()
 		if len(b) > 0 {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				// The library returns the last chunk with io.EOF; hand it
 				// out alone so callers see data and end separately.
 				return b, nil

@@ -174,7 +174,7 @@ func (w *PartWriter) cutSegment(r io.Reader, run *recordRun) error {
 	}
 	for {
 		b, err := cdc.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -199,9 +199,11 @@ func (sg *segment) finish() error {
 	return <-sg.done
 }
 
-func (sg *segment) abort(cause error) {
+// abort stops the segment with cause and returns the chunker's error,
+// which is cause or follows from it.
+func (sg *segment) abort(cause error) error {
 	sg.pw.CloseWithError(cause)
-	<-sg.done
+	return <-sg.done
 }
 
 // listWriter writes a chunk list line by line, merging a slice that

@@ -315,11 +315,12 @@ func (w *PartWriter) failed() error {
 // Abandon releases a part whose producer failed.
 func (w *PartWriter) Abandon(cause error) {
 	w.fail(cause)
+	// The segments' errors follow from cause, which the caller reports.
 	if w.big != nil {
-		w.big.abort(cause)
+		_ = w.big.abort(cause)
 	}
 	if w.stream != nil {
-		w.stream.abort(cause)
+		_ = w.stream.abort(cause)
 	}
 	w.cur = nil
 	w.big, w.stream = nil, nil
