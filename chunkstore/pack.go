@@ -28,6 +28,10 @@ type packWriter struct {
 	store  storage.Store
 	target int
 	slots  chan struct{}
+	// ctx carries the uploads: a pack filled by one part is still being
+	// uploaded when that part (and its context) has ended; stop cancels.
+	ctx  context.Context
+	stop context.CancelFunc
 
 	mu      sync.Mutex
 	cur     []byte
@@ -38,11 +42,13 @@ type packWriter struct {
 	wg      sync.WaitGroup
 }
 
-func newPackWriter(store storage.Store, target int) *packWriter {
+func newPackWriter(ctx context.Context, store storage.Store, target int) *packWriter {
 	if target <= 0 {
 		target = DefaultPackSize
 	}
-	return &packWriter{store: store, target: target, slots: make(chan struct{}, 2)}
+	pw := &packWriter{store: store, target: target, slots: make(chan struct{}, 2)}
+	pw.ctx, pw.stop = context.WithCancel(context.WithoutCancel(ctx))
+	return pw
 }
 
 // add appends one sealed chunk. When the pack is full it is sealed and its
@@ -74,6 +80,7 @@ func (pw *packWriter) add(ctx context.Context, id ID, stored []byte, rawSize int
 // flush seals and uploads what is left, waits for every upload and returns
 // the index entries of all packs written.
 func (pw *packWriter) flush(ctx context.Context) ([]IndexEntry, error) {
+	defer context.AfterFunc(ctx, pw.stop)()
 	pw.mu.Lock()
 	full, entries := pw.cur, pw.pending
 	pw.cur, pw.pending = nil, nil
@@ -109,7 +116,7 @@ func (pw *packWriter) upload(ctx context.Context, data []byte, entries []IndexEn
 	pw.mu.Unlock()
 	pw.wg.Go(func() {
 		defer func() { <-pw.slots }()
-		err := pw.store.Put(ctx, key, bytes.NewReader(data))
+		err := pw.store.Put(pw.ctx, key, bytes.NewReader(data))
 		pw.mu.Lock()
 		defer pw.mu.Unlock()
 		if err != nil {

@@ -51,7 +51,7 @@ func (cs *Store) Begin(ctx context.Context, snapshotID string, o SessionOptions)
 	}
 	s := &Session{
 		cs: cs, snapshotID: snapshotID, index: ix,
-		packs:   newPackWriter(cs.store, o.PackSize),
+		packs:   newPackWriter(ctx, cs.store, o.PackSize),
 		cdcKey:  derive(cs.key, "cdc gear table"),
 		cutKey:  newHasherPool(derive(cs.key, "group cut")),
 		tokens:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)+2),
@@ -110,6 +110,7 @@ func (s *Session) store(ctx context.Context, id ID, raw []byte, compression stri
 // makes the snapshot exist.
 func (s *Session) Finish(ctx context.Context) error {
 	entries, err := s.packs.flush(ctx)
+	s.packs.stop()
 	if err != nil {
 		return err
 	}
@@ -151,6 +152,7 @@ func (s *Session) Abort(ctx context.Context) error {
 	for _, c := range caches {
 		c.discard()
 	}
+	s.packs.stop()
 	var errs []error
 	for _, k := range append(s.indexes, s.packs.written()...) {
 		if err := s.cs.store.Delete(ctx, k); err != nil {
