@@ -124,7 +124,7 @@ func Run(ctx context.Context, repo *repository.Repository, sources []Snapshotter
 	}
 	log.Info("backup complete", "snapshot", m.ID, "parts", len(m.Parts), "raw_bytes", m.RawBytes(), "stored_bytes", m.StoredBytes())
 	if p := o.Prune; p != nil {
-		res, perr := repo.Prune(lctx, p.Policy, p.Grace, false)
+		res, perr := repo.Prune(lctx, p.Policy, repository.PruneOptions{Grace: p.Grace, Log: log})
 		if perr != nil {
 			return m, &PruneError{SnapshotID: m.ID, Err: perr}
 		}

@@ -167,7 +167,13 @@ func (r *PartReader) load(f *fetch) error {
 }
 
 func (r *PartReader) readRange(pack string, off, n int64) ([]byte, error) {
-	rc, err := r.cs.store.GetRange(r.ctx, pack, off, n)
+	return readRange(r.ctx, r.cs.store, pack, off, n)
+}
+
+// readRange reads n bytes of a pack from off; a pack that is missing or
+// shorter than that is corrupt.
+func readRange(ctx context.Context, store storage.Store, pack string, off, n int64) ([]byte, error) {
+	rc, err := store.GetRange(ctx, pack, off, n)
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrShortObject) {
 		return nil, fmt.Errorf("pack %s: %w: %w", pack, snapshot.ErrCorrupt, err)
 	}
