@@ -51,8 +51,6 @@ func (u *packUsage) decide(threshold float64, grace time.Duration, now time.Time
 		u.fate = keepUnindexed
 	case !u.indexed:
 		u.fate = dropUnindexed
-	case u.pinned:
-		u.fate = keep
 	case u.live == 0:
 		u.fate = dropDead
 	case u.size != u.indexSize:
@@ -254,19 +252,21 @@ func (p *prunePlan) decide(ctx context.Context) error {
 	for _, k := range p.sortedPacks() {
 		u := p.packs[k]
 		u.decide(p.o.RepackThreshold, p.o.Grace, now, p.stats.MissingChunks > 0)
-		if u.fate == repack && !p.rewrite {
-			p.rewrite = true
-		}
 		if u.fate == dropDead || u.fate == repack || u.fate == dropUnindexed {
-			retained, err := p.retained(ctx, k)
-			if err != nil {
-				return err
+			// A retained index object names it, or it is retained itself.
+			retained := u.pinned
+			if !retained {
+				var err error
+				if retained, err = p.retained(ctx, k); err != nil {
+					return err
+				}
 			}
 			if retained {
 				u.fate = keep
 				p.stats.Retained = append(p.stats.Retained, k)
 			}
 		}
+		p.rewrite = p.rewrite || u.fate == repack
 		p.count(u)
 	}
 	if p.rewrite {
