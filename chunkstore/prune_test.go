@@ -17,7 +17,10 @@ import (
 func TestPackFate(t *testing.T) {
 	now := time.Now()
 	old, young := now.Add(-time.Hour), now.Add(-time.Minute)
-	listed := func(u packUsage) packUsage { u.listed, u.indexed, u.size, u.indexSize, u.modTime = true, true, 1000, 1000, old; return u }
+	listed := func(u packUsage) packUsage {
+		u.listed, u.indexed, u.size, u.indexSize, u.modTime = true, true, 1000, 1000, old
+		return u
+	}
 	for _, c := range []struct {
 		name    string
 		u       packUsage
