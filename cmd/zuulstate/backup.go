@@ -107,6 +107,9 @@ func (a *app) runBackup(ctx context.Context, f backupFlags) error {
 	cfg.Repository.ForceRead = f.forceRead
 	repo, err := config.OpenRepository(ctx, cfg)
 	if err == nil {
+		repo, err = armCrashpoint(repo)
+	}
+	if err == nil {
 		err = a.hookRunner("pre").Run(ctx, hookCommands(cfg.Hooks.Pre), nil)
 	}
 	if err == nil {
