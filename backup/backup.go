@@ -135,7 +135,11 @@ func Run(ctx context.Context, repo *repository.Repository, sources []Snapshotter
 				deleted++
 			}
 		}
-		log.Info("prune complete", "deleted_snapshots", deleted, "orphans", len(res.OrphanIDs), "deleted_objects", res.DeletedKeys)
+		args := []any{"deleted_snapshots", deleted, "orphans", len(res.OrphanIDs), "deleted_objects", res.DeletedKeys}
+		if c := res.Chunks; c != nil {
+			args = append(args, "packs_deleted", c.PacksDeleted(), "packs_rewritten", c.RepackedPacks, "bytes_freed", c.Freed())
+		}
+		log.Info("prune complete", args...)
 	}
 	return m, nil
 }
