@@ -87,7 +87,7 @@ func crashPrune(t *testing.T, s3 bool) {
 		point    string
 		required bool
 	}{fmt.Sprintf("before:delete:packs/:%d", 1+rand.IntN(6)), false})
-	prune := []string{"prune", "--keep-last", "3", "--orphan-grace", "0s", "--repack-threshold", "90"}
+	prune := []string{"prune", "--keep-last", "3", "--orphan-grace", "0s", "--repack-threshold", "100"}
 	var reached, missed []string
 	for i, p := range points {
 		night(3 + i)
