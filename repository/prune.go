@@ -196,7 +196,7 @@ func (r *Repository) Prune(ctx context.Context, p Policy, o PruneOptions) (*Prun
 	if err := r.pruneOrphans(ctx, ids, o.Grace, o.DryRun, res); err != nil {
 		return res, err
 	}
-	if err := r.pruneChunks(ctx, ids, o, res); err != nil {
+	if err := r.pruneChunks(ctx, o, res); err != nil {
 		return res, err
 	}
 	return res, r.sweepLeftovers(ctx, o.Grace, o.DryRun, res)

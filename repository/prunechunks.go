@@ -21,14 +21,15 @@ import (
 //
 // Any doubt about what is live (a manifest or chunk list that cannot be
 // read) stops this step before it deletes anything.
-func (r *Repository) pruneChunks(ctx context.Context, ids []string, o PruneOptions, res *PruneResult) error {
+func (r *Repository) pruneChunks(ctx context.Context, o PruneOptions, res *PruneResult) error {
 	ok, err := chunkstore.Initialized(ctx, r.store)
 	if err != nil || !ok {
 		return err
 	}
-	survivors := ids
+	// The snapshots left: in a dry run, those the policy keeps and those
+	// it cannot delete yet.
+	var survivors []string
 	if o.DryRun {
-		survivors = nil
 		retained := map[string]bool{}
 		for _, rt := range res.Retained {
 			retained[rt.ID] = !rt.Orphan
