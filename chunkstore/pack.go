@@ -173,17 +173,23 @@ func ReadPackTrailer(pack []byte) ([]IndexEntry, error) {
 	if n > end || n > maxTrailer {
 		return nil, fmt.Errorf("pack: trailer length %d out of range", n)
 	}
+	return decodeTrailer(pack[end-n:end], end-n)
+}
+
+// decodeTrailer parses a pack's compressed table; chunks must end within
+// the first area bytes of the pack.
+func decodeTrailer(compressed []byte, area uint64) ([]IndexEntry, error) {
 	zc, err := codec.Lookup(codec.Default)
 	if err != nil {
 		return nil, err
 	}
-	table, err := zc.DecodeBlock(nil, pack[end-n:end], 4*maxTrailer)
+	table, err := zc.DecodeBlock(nil, compressed, 4*maxTrailer)
 	if err != nil {
 		return nil, fmt.Errorf("pack: trailer: %w", err)
 	}
 	var out []IndexEntry
 	err = readIndex(bytes.NewReader(table), true, func(e IndexEntry) error {
-		if uint64(e.Offset)+uint64(e.StoredSize) > end-n {
+		if uint64(e.Offset)+uint64(e.StoredSize) > area {
 			return fmt.Errorf("pack: chunk %s lies beyond the chunk area", e.ID)
 		}
 		out = append(out, e)
