@@ -187,7 +187,8 @@ func TestPrune(t *testing.T) {
 			switch {
 			case st.RepackedPacks == 0 || st.PacksWritten == 0:
 				t.Errorf("want rewritten packs: %+v", *st)
-			case dry.DeadPacks != st.DeadPacks || dry.RepackedPacks != st.RepackedPacks || dry.IndexDeleted != st.IndexDeleted:
+			case dry.DeadPacks != st.DeadPacks || dry.RepackedPacks != st.RepackedPacks || dry.IndexDeleted != st.IndexDeleted ||
+				dry.PacksWritten != st.PacksWritten || dry.CopiedBytes != st.CopiedBytes:
 				t.Errorf("dry run planned %+v, prune did %+v", *dry, *st)
 			case len(idx) != 1 || st.IndexObjects != 4 || st.IndexDeleted != 4:
 				t.Errorf("index objects after: %v (%+v)", idx, *st)

@@ -183,15 +183,45 @@ func (p *prunePlan) decide(ctx context.Context) error {
 		}
 		p.stats.IndexWritten = (p.stats.LiveChunks + maxEntriesPerIndex - 1) / maxEntriesPerIndex
 	}
-	if p.stats.CopiedBytes > 0 {
-		size := int64(p.o.PackSize)
-		if size <= 0 {
-			size = DefaultPackSize
-		}
-		p.stats.PacksWritten = int((p.stats.CopiedBytes + size - 1) / size)
-		p.stats.BytesWritten = p.stats.CopiedBytes
+	// The new packs, as the pack writer will seal them: after the chunk
+	// that reaches the pack size.
+	target := p.o.PackSize
+	if target <= 0 {
+		target = DefaultPackSize
 	}
+	filled := 0
+	for _, entries := range p.repackEntries() {
+		for _, e := range entries {
+			if filled += int(e.StoredSize); filled >= target {
+				p.stats.PacksWritten, filled = p.stats.PacksWritten+1, 0
+			}
+		}
+	}
+	if filled > 0 {
+		p.stats.PacksWritten++
+	}
+	p.stats.BytesWritten = p.stats.CopiedBytes
 	return nil
+}
+
+// repackEntries returns the live chunks of the packs to rewrite, pack by
+// pack in key order, each pack's by offset: the order repack copies them.
+func (p *prunePlan) repackEntries() [][]IndexEntry {
+	byPack := map[string][]IndexEntry{}
+	for id := range p.ix.chunks {
+		loc, _ := p.ix.Lookup(id)
+		if p.packs[loc.Pack].fate == repack {
+			byPack[loc.Pack] = append(byPack[loc.Pack], IndexEntry{ID: id, Location: loc})
+		}
+	}
+	var out [][]IndexEntry
+	for _, k := range p.sortedPacks() {
+		if entries := byPack[k]; len(entries) > 0 {
+			sort.Slice(entries, func(i, j int) bool { return entries[i].Offset < entries[j].Offset })
+			out = append(out, entries)
+		}
+	}
+	return out
 }
 
 func (p *prunePlan) count(u *packUsage) {

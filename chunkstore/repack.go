@@ -37,24 +37,13 @@ func (p *prunePlan) execute(ctx context.Context) error {
 // stored bytes as they are, checking each against its stored sha256: a
 // damaged chunk stops prune before anything is deleted.
 func (p *prunePlan) repack(ctx context.Context) (map[ID]Location, error) {
-	byPack := map[string][]IndexEntry{}
-	for id := range p.ix.chunks {
-		loc, _ := p.ix.Lookup(id)
-		if p.packs[loc.Pack].fate == repack {
-			byPack[loc.Pack] = append(byPack[loc.Pack], IndexEntry{ID: id, Location: loc})
-		}
-	}
-	if len(byPack) == 0 {
+	packs := p.repackEntries()
+	if len(packs) == 0 {
 		return nil, nil
 	}
 	pw := newPackWriter(ctx, p.store, p.o.PackSize)
 	defer pw.stop()
-	for _, k := range p.sortedPacks() {
-		entries := byPack[k]
-		if len(entries) == 0 {
-			continue
-		}
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Offset < entries[j].Offset })
+	for _, entries := range packs {
 		if err := p.copyChunks(ctx, pw, entries); err != nil {
 			pw.stop()
 			pw.written() // wait for the uploads; a later prune removes what they left
@@ -71,7 +60,7 @@ func (p *prunePlan) repack(ctx context.Context) (map[ID]Location, error) {
 		p.written[e.Pack] = true
 	}
 	p.stats.PacksWritten, p.stats.BytesWritten = packSizes(written)
-	p.o.Log.Info("prune: live chunks copied", "from_packs", len(byPack), "to_packs", p.stats.PacksWritten, "bytes", p.stats.CopiedBytes)
+	p.o.Log.Info("prune: live chunks copied", "from_packs", len(packs), "to_packs", p.stats.PacksWritten, "bytes", p.stats.CopiedBytes)
 	return moved, nil
 }
 
