@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/internal/faultproxy"
 	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/internal/miniotest"
 	"github.com/zuulstate/zuulstate/internal/testenv"
-	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
 
