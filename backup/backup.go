@@ -124,7 +124,7 @@ func Run(ctx context.Context, repo *repository.Repository, sources []Snapshotter
 	}
 	log.Info("backup complete", "snapshot", m.ID, "parts", len(m.Parts), "raw_bytes", m.RawBytes(), "stored_bytes", m.StoredBytes())
 	if p := o.Prune; p != nil {
-		res, perr := repo.Prune(lctx, p.Policy, p.Grace, false)
+		res, perr := repo.Prune(lctx, p.Policy, repository.PruneOptions{Grace: p.Grace, Log: log})
 		if perr != nil {
 			return m, &PruneError{SnapshotID: m.ID, Err: perr}
 		}
@@ -135,7 +135,11 @@ func Run(ctx context.Context, repo *repository.Repository, sources []Snapshotter
 				deleted++
 			}
 		}
-		log.Info("prune complete", "deleted_snapshots", deleted, "orphans", len(res.OrphanIDs), "deleted_objects", res.DeletedKeys)
+		args := []any{"deleted_snapshots", deleted, "orphans", len(res.OrphanIDs), "deleted_objects", res.DeletedKeys}
+		if c := res.Chunks; c != nil {
+			args = append(args, "packs_deleted", c.PacksDeleted(), "packs_rewritten", c.RepackedPacks, "bytes_freed", c.Freed())
+		}
+		log.Info("prune complete", args...)
 	}
 	return m, nil
 }

@@ -100,6 +100,9 @@ func (cs *Store) CheckPart(ctx context.Context, list io.Reader, ix *Index, o Che
 			continue
 		}
 		sort.Slice(entries, func(i, j int) bool { return entries[i].Offset < entries[j].Offset })
+		if err := cs.checkTrailer(ctx, p, entries[0].PackSize, entries); err != nil {
+			return res, err
+		}
 		if err := cs.checkChunks(ctx, entries, o, &res); err != nil {
 			return res, err
 		}

@@ -250,24 +250,32 @@ func (ix *Index) Entries() []IndexEntry {
 
 // writeIndexObject stores entries as one index object, named by its sum.
 func writeIndexObject(ctx context.Context, store storage.Store, entries []IndexEntry) (string, error) {
-	if len(entries) == 0 {
-		return "", errors.New("empty index")
-	}
-	var text bytes.Buffer
-	if err := WriteIndex(&text, entries); err != nil {
-		return "", err
-	}
-	zc, err := codec.Lookup(codec.Default)
+	key, data, err := encodeIndexObject(entries)
 	if err != nil {
 		return "", err
 	}
-	data, err := zc.EncodeBlock(nil, text.Bytes(), 3)
-	if err != nil {
-		return "", err
-	}
-	key := IndexKey(sha256.Sum256(data))
 	if err := store.Put(ctx, key, bytes.NewReader(data)); err != nil {
 		return "", fmt.Errorf("write index %s: %w", key, err)
 	}
 	return key, nil
+}
+
+// encodeIndexObject returns the bytes of an index object and its key.
+func encodeIndexObject(entries []IndexEntry) (string, []byte, error) {
+	if len(entries) == 0 {
+		return "", nil, errors.New("empty index")
+	}
+	var text bytes.Buffer
+	if err := WriteIndex(&text, entries); err != nil {
+		return "", nil, err
+	}
+	zc, err := codec.Lookup(codec.Default)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := zc.EncodeBlock(nil, text.Bytes(), 3)
+	if err != nil {
+		return "", nil, err
+	}
+	return IndexKey(sha256.Sum256(data)), data, nil
 }

@@ -25,12 +25,13 @@ const packMagic = "ZSPACK01"
 // reaches its size, at most two at a time. It is shared by every part of a
 // snapshot, so small parts do not make small packs. Safe for concurrent use.
 type packWriter struct {
-	// ctx is the snapshot's: an upload outlives the part whose chunk
-	// sealed its pack.
-	ctx    context.Context
 	store  storage.Store
 	target int
 	slots  chan struct{}
+	// ctx carries the uploads: a pack filled by one part is still being
+	// uploaded when that part (and its context) has ended; stop cancels.
+	ctx  context.Context
+	stop context.CancelFunc
 
 	mu      sync.Mutex
 	cur     []byte
@@ -56,8 +57,9 @@ func newPackWriter(ctx context.Context, store storage.Store, target int) *packWr
 	if target <= 0 {
 		target = DefaultPackSize
 	}
-	return &packWriter{ctx: ctx, store: store, target: target, slots: make(chan struct{}, 2),
-		buffers: newBuffers(3, target+packSlack)}
+	pw := &packWriter{store: store, target: target, slots: make(chan struct{}, 2), buffers: newBuffers(3, target+packSlack)}
+	pw.ctx, pw.stop = context.WithCancel(context.WithoutCancel(ctx))
+	return pw
 }
 
 // add appends one sealed chunk. When the pack is full it is sealed and its
@@ -97,6 +99,7 @@ func (pw *packWriter) add(ctx context.Context, id ID, stored []byte, rawSize int
 // flush seals and uploads what is left, waits for every upload and returns
 // the index entries of all packs written.
 func (pw *packWriter) flush(ctx context.Context) ([]IndexEntry, error) {
+	defer context.AfterFunc(ctx, pw.stop)()
 	pw.mu.Lock()
 	full, entries := pw.cur, pw.pending
 	pw.cur, pw.pending = nil, nil
@@ -190,17 +193,23 @@ func ReadPackTrailer(pack []byte) ([]IndexEntry, error) {
 	if n > end || n > maxTrailer {
 		return nil, fmt.Errorf("pack: trailer length %d out of range", n)
 	}
+	return decodeTrailer(pack[end-n:end], end-n)
+}
+
+// decodeTrailer parses a pack's compressed table; chunks must end within
+// the first area bytes of the pack.
+func decodeTrailer(compressed []byte, area uint64) ([]IndexEntry, error) {
 	zc, err := codec.Lookup(codec.Default)
 	if err != nil {
 		return nil, err
 	}
-	table, err := zc.DecodeBlock(nil, pack[end-n:end], 4*maxTrailer)
+	table, err := zc.DecodeBlock(nil, compressed, 4*maxTrailer)
 	if err != nil {
 		return nil, fmt.Errorf("pack: trailer: %w", err)
 	}
 	var out []IndexEntry
 	err = readIndex(bytes.NewReader(table), true, func(e IndexEntry) error {
-		if uint64(e.Offset)+uint64(e.StoredSize) > end-n {
+		if uint64(e.Offset)+uint64(e.StoredSize) > area {
 			return fmt.Errorf("pack: chunk %s lies beyond the chunk area", e.ID)
 		}
 		out = append(out, e)

@@ -191,9 +191,15 @@ func (r *PartReader) load(f *fetch) error {
 	return nil
 }
 
-// readRange reads n bytes of pack at off into buf (grown if needed).
 func (r *PartReader) readRange(pack string, off, n int64, buf *[]byte) ([]byte, error) {
-	rc, err := r.cs.store.GetRange(r.ctx, pack, off, n)
+	return readRange(r.ctx, r.cs.store, pack, off, n, buf)
+}
+
+// readRange reads n bytes of a pack from off into buf (grown if needed; a
+// new buffer if nil); a pack that is missing or shorter than that is
+// corrupt.
+func readRange(ctx context.Context, store storage.Store, pack string, off, n int64, buf *[]byte) ([]byte, error) {
+	rc, err := store.GetRange(ctx, pack, off, n)
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrShortObject) {
 		return nil, fmt.Errorf("pack %s: %w: %w", pack, snapshot.ErrCorrupt, err)
 	}
@@ -201,6 +207,9 @@ func (r *PartReader) readRange(pack string, off, n int64, buf *[]byte) ([]byte, 
 		return nil, fmt.Errorf("read pack %s: %w", pack, err)
 	}
 	defer rc.Close()
+	if buf == nil {
+		buf = new([]byte)
+	}
 	if int64(cap(*buf)) < n {
 		*buf = make([]byte, n)
 	}

@@ -19,14 +19,10 @@ import (
 type Session struct {
 	cs         *Store
 	snapshotID string
-	// cancelUploads stops pack uploads: they run under a context of
-	// their own, since a pack outlives the part that sealed it, and end
-	// with Finish or Abort.
-	cancelUploads context.CancelFunc
-	index         *Index
-	packs         *packWriter
-	cdcKey        []byte
-	cutKey        *hasherPool
+	index      *Index
+	packs      *packWriter
+	cdcKey     []byte
+	cutKey     *hasherPool
 	// tokens bounds the chunks in flight (cut, hashed, sealed or waiting
 	// for the chunk list) over all parts of the session.
 	tokens chan struct{}
@@ -53,10 +49,9 @@ func (cs *Store) Begin(ctx context.Context, snapshotID string, o SessionOptions)
 	if err != nil {
 		return nil, err
 	}
-	uploads, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Session{
-		cs: cs, snapshotID: snapshotID, index: ix, cancelUploads: cancel,
-		packs:   newPackWriter(uploads, cs.store, o.PackSize),
+		cs: cs, snapshotID: snapshotID, index: ix,
+		packs:   newPackWriter(ctx, cs.store, o.PackSize),
 		cdcKey:  derive(cs.key, "cdc gear table"),
 		cutKey:  newHasherPool(derive(cs.key, "group cut")),
 		tokens:  make(chan struct{}, 2*runtime.GOMAXPROCS(0)+2),
@@ -114,12 +109,8 @@ func (s *Session) store(ctx context.Context, id ID, raw []byte, compression stri
 // name chunks only this index knows: the manifest, written after, is what
 // makes the snapshot exist.
 func (s *Session) Finish(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, s.cancelUploads)
 	entries, err := s.packs.flush(ctx)
-	stop()
-	if err == nil {
-		err = ctx.Err()
-	}
+	s.packs.stop()
 	if err != nil {
 		return err
 	}
@@ -141,7 +132,6 @@ const maxEntriesPerIndex = 100_000
 // Commit puts this host's new parent caches in place, once the snapshot's
 // manifest exists. A failure here only costs the next backup a full read.
 func (s *Session) Commit() error {
-	s.cancelUploads() // all done by Finish; this releases the context
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
@@ -155,7 +145,6 @@ func (s *Session) Commit() error {
 // Abort deletes the packs and index objects written so far and drops the
 // new parent caches. What it cannot delete, prune removes later.
 func (s *Session) Abort(ctx context.Context) error {
-	s.cancelUploads()
 	s.mu.Lock()
 	caches := s.caches
 	s.caches = nil
@@ -163,6 +152,7 @@ func (s *Session) Abort(ctx context.Context) error {
 	for _, c := range caches {
 		c.discard()
 	}
+	s.packs.stop()
 	var errs []error
 	for _, k := range append(s.indexes, s.packs.written()...) {
 		if err := s.cs.store.Delete(ctx, k); err != nil {

@@ -17,7 +17,11 @@ type PruneOptions struct {
 	Grace    time.Duration
 	LockWait time.Duration
 	DryRun   bool
-	// Log gets the warning when a dead run's lock is taken over.
+	// RepackThreshold rewrites packs whose live chunks fill less than this
+	// share of them (0: chunkstore.DefaultRepackThreshold; negative: never).
+	RepackThreshold float64
+	// Log gets the warning when a dead run's lock is taken over, and the
+	// chunk store's prune.
 	Log *slog.Logger
 }
 
@@ -28,7 +32,7 @@ func Prune(ctx context.Context, cfg *config.Config, repo *repository.Repository,
 	if err != nil {
 		return nil, err
 	}
-	res, err := repo.Prune(lctx, o.Policy, o.Grace, o.DryRun)
+	res, err := repo.Prune(lctx, o.Policy, repository.PruneOptions{Grace: o.Grace, DryRun: o.DryRun, RepackThreshold: o.RepackThreshold, Log: o.Log})
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if uerr := lock.Unlock(uctx); err == nil {

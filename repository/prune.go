@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/snapshot"
 	"github.com/zuulstate/zuulstate/storage"
 )
@@ -82,6 +84,20 @@ func (p Policy) Decide(ids []string) []Decision {
 	return ds
 }
 
+// PruneOptions tune Prune.
+type PruneOptions struct {
+	// Grace protects parts without a manifest and packs no index names
+	// (an interrupted or running backup's) while younger than this.
+	Grace  time.Duration
+	DryRun bool
+	// RepackThreshold: a pack whose live chunks fill less than this
+	// fraction of it is rewritten; 0 means the default
+	// (chunkstore.DefaultRepackThreshold), a negative value never rewrites.
+	RepackThreshold float64
+	// Log gets a line per step of the chunk store's prune; nil: none.
+	Log *slog.Logger
+}
+
 // PruneResult reports what Prune did (or would do, in a dry run).
 type PruneResult struct {
 	Decisions     []Decision
@@ -91,6 +107,9 @@ type PruneResult struct {
 	// Retained lists what the policy or the orphan rule would delete but an
 	// S3 Object Lock retention protects; a later prune deletes it.
 	Retained []Retained
+	// Chunks is what the chunk store's prune did (nil: the repository
+	// has no format 3 chunk store).
+	Chunks *chunkstore.PruneStats
 }
 
 // Retained is a snapshot (or an orphan's parts) that cannot be deleted yet.
@@ -122,7 +141,8 @@ func (r *Repository) retainedUntil(ctx context.Context, key string) (time.Time, 
 }
 
 // Prune removes snapshots the policy does not keep, then parts left by
-// interrupted runs that are older than grace. The caller holds the lock.
+// interrupted runs that are older than o.Grace, then the chunks no
+// remaining snapshot needs (pruneChunks). The caller holds the lock.
 // A snapshot is removed manifest first, so a half-finished removal leaves
 // parts without a manifest (cleaned up next time), never a manifest whose
 // parts are gone.
@@ -132,7 +152,7 @@ func (r *Repository) retainedUntil(ctx context.Context, key string) (time.Time, 
 // manifest, so their retention ends first: once the manifest may go, so may
 // they. Parts that are retained anyway (the retention was lengthened in
 // between) stay as orphans, reported too, for a later prune.
-func (r *Repository) Prune(ctx context.Context, p Policy, grace time.Duration, dryRun bool) (*PruneResult, error) {
+func (r *Repository) Prune(ctx context.Context, p Policy, o PruneOptions) (*PruneResult, error) {
 	if p.Empty() {
 		return nil, errors.New("refusing to prune without a retention policy: set at least one --keep-* option or retention in the config")
 	}
@@ -153,7 +173,7 @@ func (r *Repository) Prune(ctx context.Context, p Policy, grace time.Duration, d
 			res.Retained = append(res.Retained, Retained{ID: d.ID, Until: until})
 			continue
 		}
-		if dryRun {
+		if o.DryRun {
 			continue
 		}
 		err = r.store.Delete(ctx, snapshot.ManifestKey(d.ID))
@@ -173,10 +193,13 @@ func (r *Repository) Prune(ctx context.Context, p Policy, grace time.Duration, d
 			res.Retained = append(res.Retained, Retained{ID: d.ID, Orphan: true})
 		}
 	}
-	if err := r.pruneOrphans(ctx, ids, grace, dryRun, res); err != nil {
+	if err := r.pruneOrphans(ctx, ids, o.Grace, o.DryRun, res); err != nil {
 		return res, err
 	}
-	return res, r.sweepLeftovers(ctx, grace, dryRun, res)
+	if err := r.pruneChunks(ctx, o, res); err != nil {
+		return res, err
+	}
+	return res, r.sweepLeftovers(ctx, o.Grace, o.DryRun, res)
 }
 
 func (r *Repository) pruneOrphans(ctx context.Context, ids []string, grace time.Duration, dryRun bool, res *PruneResult) error {

@@ -69,14 +69,14 @@ func TestPruneDeletesAndCleansOrphans(t *testing.T) {
 	if err := repo.store.Put(ctx, snapshot.PartKey(orphan, "paths", "p", "zstd", false), eofReader{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := repo.Prune(ctx, Policy{Last: 1}, 0, true)
+	res, err := repo.Prune(ctx, Policy{Last: 1}, PruneOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := repo.IDs(ctx); len(left) != 3 || len(res.OrphanIDs) != 1 {
 		t.Fatalf("dry run changed something or missed the orphan: %v %+v", left, res)
 	}
-	if _, err := repo.Prune(ctx, Policy{Last: 1}, time.Hour, false); err != nil {
+	if _, err := repo.Prune(ctx, Policy{Last: 1}, PruneOptions{Grace: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	left, _ := repo.IDs(ctx)
@@ -88,7 +88,7 @@ func TestPruneDeletesAndCleansOrphans(t *testing.T) {
 		t.Fatalf("young orphan deleted: %v", err)
 	}
 	// …and without grace it goes, along with the pruned snapshots' parts.
-	if _, err := repo.Prune(ctx, Policy{Last: 1}, 0, false); err != nil {
+	if _, err := repo.Prune(ctx, Policy{Last: 1}, PruneOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -96,7 +96,7 @@ func TestPruneDeletesAndCleansOrphans(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d part objects left, want 1", n)
 	}
-	if _, err := repo.Prune(ctx, Policy{}, 0, false); err == nil {
+	if _, err := repo.Prune(ctx, Policy{}, PruneOptions{}); err == nil {
 		t.Fatal("empty policy must be refused")
 	}
 }

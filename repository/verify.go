@@ -23,19 +23,35 @@ type PartCheck struct {
 	Err   error
 }
 
+// VerifyOptions say how far Verify goes.
+type VerifyOptions struct {
+	// Deep reads every byte back through the codec.
+	Deep bool
+	// Subset, when set, reads back only the data in the packs and format 2
+	// part objects it contains; the rest is checked as without Deep.
+	Subset *DataSubset
+}
+
 // Verify checks every part of m. Without deep it checks that each part
 // exists with the recorded stored size; with deep it reads every byte back
 // through the codec. It returns one result per part and an error joining
 // the failed parts' errors.
 func (r *Repository) Verify(ctx context.Context, m *snapshot.Manifest, deep bool) ([]PartCheck, error) {
+	return r.VerifyWith(ctx, m, VerifyOptions{Deep: deep})
+}
+
+// VerifyWith is Verify with options.
+func (r *Repository) VerifyWith(ctx context.Context, m *snapshot.Manifest, o VerifyOptions) ([]PartCheck, error) {
 	var out []PartCheck
 	var failed []error
 	for _, p := range m.Parts {
 		c := PartCheck{Part: p}
 		switch {
 		case p.Chunked != nil:
-			c.Level, c.Err = r.verifyChunked(ctx, p, deep)
-		case deep:
+			c.Level, c.Err = r.verifyChunked(ctx, p, o)
+		case o.Subset != nil && !o.Subset.Contains(p.Key):
+			c.Level, c.Err = "exists", r.verifyExists(ctx, p)
+		case o.Deep || o.Subset != nil:
 			c.Level, c.Err = r.verifyDeep(ctx, p)
 		default:
 			c.Level, c.Err = "exists", r.verifyExists(ctx, p)
@@ -160,24 +176,31 @@ func (r *Repository) checkIdentity(ctx context.Context, p snapshot.Part) error {
 // chunks it names. Without deep: the list exists with its size and every
 // chunk's pack exists with its size. With deep: every stored byte is
 // re-hashed and, with an identity (or for unencrypted chunks), every
-// chunk is decoded and checked against its id.
-func (r *Repository) verifyChunked(ctx context.Context, p snapshot.Part, deep bool) (string, error) {
-	if !deep {
+// chunk is decoded and checked against its id. With a subset, only the
+// chunks in its packs are.
+func (r *Repository) verifyChunked(ctx context.Context, p snapshot.Part, o VerifyOptions) (string, error) {
+	if !o.Deep && o.Subset == nil {
 		if err := r.verifyExists(ctx, p); err != nil {
 			return "exists", err
 		}
 		return "exists", r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckExists})
 	}
-	if p.Encryption != "" && len(r.opts.Identities) == 0 {
-		return "stored", r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckStored})
-	}
+	co := chunkstore.CheckOptions{Level: chunkstore.CheckDecoded, RawSize: p.RawSize}
 	level := "raw"
-	if cs, _, err := r.chunkStore(ctx); err == nil && !cs.CanCheckIDs() {
-		// Decoded, but without the chunk-id key the contents are not
-		// checked against their ids: say so rather than imply it.
-		level = "raw, chunk ids not checked: no chunk-id key on this host and no identity that opens keys/"
+	if p.Encryption != "" && len(r.opts.Identities) == 0 {
+		co.Level, level = chunkstore.CheckStored, "stored"
 	}
-	return level, r.checkChunks(ctx, p, chunkstore.CheckOptions{Level: chunkstore.CheckDecoded, RawSize: p.RawSize})
+	if co.Level == chunkstore.CheckDecoded {
+		if cs, _, err := r.chunkStore(ctx); err == nil && !cs.CanCheckIDs() {
+			// Decoded, but without the chunk-id key the contents are not
+			// checked against their ids: say so rather than imply it.
+			level = "raw, chunk ids not checked: no chunk-id key on this host and no identity that opens keys/"
+		}
+	}
+	if o.Subset != nil {
+		co.Packs, level = o.Subset.Contains, level+", subset "+o.Subset.String()
+	}
+	return level, r.checkChunks(ctx, p, co)
 }
 
 // checkChunks checks the chunk list object's stored bytes, then the chunks

@@ -126,6 +126,9 @@ func (a *app) repository(ctx context.Context) (*repository.Repository, *config.C
 		return nil, nil, err
 	}
 	repo, err := config.OpenRepository(ctx, cfg)
+	if err == nil {
+		repo, err = armCrashpoint(repo)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "zuulstate")
-	build := exec.Command("go", "build", "-o", binary, "github.com/zuulstate/zuulstate/cmd/zuulstate")
+	// With crash points (internal/crashpoint): a test can make the binary
+	// kill itself at a chosen change to the repository.
+	build := exec.Command("go", "build", "-tags", "crashpoints", "-o", binary, "github.com/zuulstate/zuulstate/cmd/zuulstate")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zuulstate/zuulstate/chunkstore"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
 
@@ -166,10 +167,15 @@ func crash(t *testing.T, s3 bool) {
 		mid, isManifest := snapshot.IDFromManifestKey(k)
 		listed := (isPart && slices.Contains(ids, id)) || (isManifest && slices.Contains(ids, mid))
 		status := strings.HasPrefix(k, "status/") // the last run's status, for monitoring
-		if !listed && !status {
+		// The chunk store; expectNothingToPrune checks that every pack
+		// and index object left is needed.
+		chunks := k == chunkstore.ConfigKey || strings.HasPrefix(k, chunkstore.KeyPrefix) ||
+			(strings.HasPrefix(k, chunkstore.PackPrefix) || strings.HasPrefix(k, chunkstore.IndexPrefix)) && !strings.Contains(k, "/.tmp-")
+		if !listed && !status && !chunks {
 			t.Errorf("prune left %s", k)
 		}
 	}
+	expectNothingToPrune(t, w.env)
 	if len(uploads) > 0 {
 		t.Errorf("prune left %d unfinished multipart uploads: %v", len(uploads), uploads)
 	}

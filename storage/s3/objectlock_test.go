@@ -167,7 +167,7 @@ func TestObjectLockPrune(t *testing.T) {
 		ids = append(ids, m.ID)
 	}
 	written := time.Now()
-	res, err := repo.Prune(ctx, repository.Policy{Last: 1}, time.Hour, false)
+	res, err := repo.Prune(ctx, repository.Policy{Last: 1}, repository.PruneOptions{Grace: time.Hour})
 	if err != nil {
 		t.Fatalf("prune under retention: %v", err)
 	}
@@ -184,7 +184,7 @@ func TestObjectLockPrune(t *testing.T) {
 	}
 
 	time.Sleep(time.Until(written.Add(retain + 1500*time.Millisecond)))
-	res, err = repo.Prune(ctx, repository.Policy{Last: 1}, time.Hour, false)
+	res, err = repo.Prune(ctx, repository.Policy{Last: 1}, repository.PruneOptions{Grace: time.Hour})
 	if err != nil || len(res.Retained) != 0 || res.DeletedKeys != 2 {
 		t.Fatalf("prune after expiry: %+v %v", res, err)
 	}
