@@ -65,10 +65,10 @@ func TestCheckTrailer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cs.CheckPart(ctx, bytes.NewReader(lists["db"]), ix, CheckOptions{Level: CheckExists}); err != nil {
+	if _, err := cs.CheckPart(ctx, bytes.NewReader(lists["db"]), ix, CheckOptions{Level: CheckExists, RawSize: 2 << 20}); err != nil {
 		t.Fatalf("quick check: %v", err)
 	}
-	_, err = cs.CheckPart(ctx, bytes.NewReader(lists["db"]), ix, CheckOptions{Level: CheckStored})
+	_, err = cs.CheckPart(ctx, bytes.NewReader(lists["db"]), ix, CheckOptions{Level: CheckStored, RawSize: 2 << 20})
 	if !errors.Is(err, snapshot.ErrCorrupt) || !strings.Contains(err.Error(), "its own table records chunk") {
 		t.Fatalf("stored check of a pack whose table disagrees with the index: %v", err)
 	}
