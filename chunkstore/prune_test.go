@@ -55,7 +55,8 @@ func TestPackFate(t *testing.T) {
 
 // nights backs up four "nights" of three parts into f: "db" changes
 // every night, "log" grows by 1.5 MiB a night, "static" never changes. A
-// night's new chunks share packs, so a pack of an old night holds chunks
+// night's new chunks share one pack (16 MiB holds them all, whatever
+// the keyed chunk boundaries), so a pack of an old night holds chunks
 // of "db" that die with it and of "log" that later nights still need.
 func nights(t *testing.T, f *fixture) (lists []map[string][]byte, data []map[string][]byte) {
 	t.Helper()
@@ -64,7 +65,7 @@ func nights(t *testing.T, f *fixture) (lists []map[string][]byte, data []map[str
 	for n := range 4 {
 		log = append(log, randomBytes(uint64(200+n), 3<<19)...)
 		d := map[string][]byte{"db": randomBytes(uint64(100+n), 3<<20), "log": slices.Clone(log), "static": static}
-		lists = append(lists, f.backupPacked(string(rune('a'+n)), d, 4<<20))
+		lists = append(lists, f.backupPacked(string(rune('a'+n)), d, 16<<20))
 		data = append(data, d)
 	}
 	return lists, data
