@@ -68,8 +68,8 @@ func (c *Config) validate() error {
 	if r.Level < 0 || r.Level > 22 {
 		errs = append(errs, fmt.Errorf("repository.compression_level %d: use 1 (fastest) to 22 (smallest)", r.Level))
 	}
-	if r.PackSize != 0 && (r.PackSize < 1<<20 || r.PackSize > 1<<30) {
-		errs = append(errs, fmt.Errorf("repository.pack_size %d: use 1MiB to 1GiB", r.PackSize))
+	if r.PackSize != 0 && (r.PackSize < 256<<10 || r.PackSize > 1<<30) {
+		errs = append(errs, fmt.Errorf("repository.pack_size %d: use 256KiB to 1GiB", r.PackSize))
 	}
 	for _, rc := range r.Encryption.Recipients {
 		if _, err := age.ParseX25519Recipient(rc); err != nil {

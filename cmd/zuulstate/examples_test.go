@@ -182,10 +182,15 @@ func TestExampleCompose(t *testing.T) {
 			t.Errorf("volume %q is not HOST:CONTAINER[:ro]", v)
 		}
 	}
+	// A container's environment is what docker inspect shows, so secrets
+	// come from files the config names, not the environment.
 	for k := range s.Env {
-		if strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD") {
-			t.Errorf("secret %s inline in the compose file; use env_file", k)
+		if strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD") || strings.Contains(k, "ACCESS_KEY") {
+			t.Errorf("secret %s in the compose file's environment; name a *_file in zuulstate.yaml", k)
 		}
+	}
+	if len(s.EnvFile) > 0 {
+		t.Errorf("env_file %v: docker inspect shows its secrets; name *_file paths in zuulstate.yaml", s.EnvFile)
 	}
 }
 

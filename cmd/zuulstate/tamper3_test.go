@@ -78,9 +78,19 @@ func TestTamperedSnapshotsFormat3(t *testing.T) {
 		says  []string
 	}
 	var cases []tamper
-	// Forgeries the default check (stored bytes against the index) cannot
-	// see: the restore stops while writing; --deep-verify decodes first.
+	// Forgeries the stored bytes' checksums cannot see. The pack's own
+	// table usually tells before anything is written; where it cannot, the
+	// restore stops while writing; --deep-verify decodes first.
 	forged := map[string]bool{}
+	// The pack's table catches a location moved to another chunk; the id
+	// check of the decoded content catches what the table cannot.
+	forgeryVerdicts := []string{"differently from the index", "does not match its id"}
+	forgeryCaught := func(t *testing.T, r result) {
+		t.Helper()
+		if last := lastLine(r.stderr); !strings.Contains(last, forgeryVerdicts[0]) && !strings.Contains(last, forgeryVerdicts[1]) {
+			t.Fatalf("error line %q gives neither verdict of %q", last, forgeryVerdicts)
+		}
+	}
 	for _, s := range []string{"volumes", "paths", "mariadb", "zookeeper"} {
 		p := m.Parts[first[s]]
 		ref := refs[p.Key][0]
@@ -161,7 +171,7 @@ func TestTamperedSnapshotsFormat3(t *testing.T) {
 				}
 			}
 			writeIndexObject(t, f.repo, file, es)
-		}, exitCorrupt, []string{"nothing was restored", p.Source + "/" + p.Name, "does not match its id"}})
+		}, exitCorrupt, []string{"nothing was restored", p.Source + "/" + p.Name}})
 	}
 
 	env := f.env
@@ -174,19 +184,23 @@ func TestTamperedSnapshotsFormat3(t *testing.T) {
 			start := time.Now()
 			args := []string{"restore", id, "--target", "dev"}
 			if forged[c.name] {
-				// The default check: refused, stopped, but while writing,
-				// with the verdict of the chunk that failed (the last
-				// fragment); whatever a restorer adds before it varies.
+				// The default check: refused before writing (the pack's
+				// table) or stopped while writing (the chunk's id), naming
+				// the part; whatever a restorer adds before it varies.
 				defer f.wipeDev(t)
 				r := f.run(t, args...)
 				r.expectFail(t, c.code, c.says[len(c.says)-1])
-				t.Logf("without --deep-verify: found while writing (left: %v), in %s: %s", f.touched(t), time.Since(start).Round(time.Millisecond), lastLine(r.stderr))
+				forgeryCaught(t, r)
+				t.Logf("without --deep-verify: found (left: %v), in %s: %s", f.touched(t), time.Since(start).Round(time.Millisecond), lastLine(r.stderr))
 				f.wipeDev(t)
 				args = append(args, "--deep-verify")
 				start = time.Now()
 			}
 			r := f.run(t, args...)
 			r.expectFail(t, c.code, c.says...)
+			if forged[c.name] {
+				forgeryCaught(t, r)
+			}
 			f.nothingOnDev(t)
 			t.Logf("rejected in %s: %s", time.Since(start).Round(time.Millisecond), lastLine(r.stderr))
 			if !forged[c.name] && c.code == exitCorrupt {

@@ -138,17 +138,18 @@ func newWorld(t *testing.T, img image) *world {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(w.etc, "age-key.txt"), identity.String()+"\n", 0o600)
-	writeFile(t, filepath.Join(w.etc, "environment"), fmt.Sprintf(
-		"ZUULSTATE_S3_ACCESS_KEY=%s\nZUULSTATE_S3_SECRET_KEY=%s\nZUULSTATE_MARIADB_PASSWORD=%s\n",
-		testenv.Lookup(t, "ZUULSTATE_TEST_S3_ACCESS_KEY"), testenv.Lookup(t, "ZUULSTATE_TEST_S3_SECRET_KEY"),
-		testenv.Lookup(t, "ZUULSTATE_TEST_MARIADB_PASSWORD")), 0o600)
+	for name, env := range map[string]string{"s3-access-key": "ZUULSTATE_TEST_S3_ACCESS_KEY",
+		"s3-secret-key": "ZUULSTATE_TEST_S3_SECRET_KEY", "mariadb-password": "ZUULSTATE_TEST_MARIADB_PASSWORD"} {
+		writeFile(t, filepath.Join(w.etc, name), testenv.Lookup(t, env)+"\n", 0o600)
+	}
 	writeFile(t, filepath.Join(w.etc, "zuulstate.yaml"), fmt.Sprintf(`host: compose-test
 repository:
-  s3: {endpoint: %q, bucket: %q, prefix: %q, region: %q, ca_file: /etc/zuulstate/s3-ca.pem, lookup: path}
+  s3: {endpoint: %q, bucket: %q, prefix: %q, region: %q, ca_file: /etc/zuulstate/s3-ca.pem, lookup: path,
+       access_key_file: /etc/zuulstate/s3-access-key, secret_key_file: /etc/zuulstate/s3-secret-key}
   encryption: {recipients: [%q]}
 sources:
   paths: [{name: compose, path: %q}]
-  mariadb: {addr: %q, user: %q, databases: [%q]}
+  mariadb: {addr: %q, user: %q, password_file: /etc/zuulstate/mariadb-password, databases: [%q]}
   zookeeper:
     servers: [%q]
     chroot: %q
