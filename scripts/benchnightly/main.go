@@ -43,12 +43,12 @@ import (
 const nights = 7
 
 type bench struct {
-	work, bin, dbName   string
-	scale               float64
-	runs                int
-	profile, profileBin string
-	settleTime          time.Duration
-	key                 key
+	work, bin, dbName, src string
+	scale                  float64
+	runs                   int
+	profile, profileBin    string
+	settleTime             time.Duration
+	key                    key
 }
 
 func main() {
@@ -60,12 +60,14 @@ func main() {
 		scenarios = flag.String("scenarios", "files,database", "which scenarios to run")
 		dbName    = flag.String("db", "zuul_nightly", "database of the MariaDB scenario (on the prod server; kept between runs)")
 		profile   = flag.String("cpuprofile", "", "write CPU profiles of zuulstate's night-2 backup of the files to this file and of its first format 3 restore to this file.restore")
+		src       = flag.String("src", ".", "module directory -bin was built from (for the -cpuprofile build)")
 		settle    = flag.Duration("settle", 2*time.Minute, "pause after deleting an old log tree or leftover restores")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := &bench{bin: *bin, dbName: *dbName, scale: *scale, runs: max(1, *runs), settleTime: *settle}
+	b.src = *src
 	err := b.run(ctx, *work, *profile, strings.Split(*scenarios, ","))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchnightly:", err)
@@ -100,7 +102,7 @@ func (b *bench) run(ctx context.Context, work, profile string, scenarios []strin
 		if b.profile, err = filepath.Abs(profile); err != nil {
 			return err
 		}
-		if b.profileBin, err = buildProfiling(ctx, b.work); err != nil {
+		if b.profileBin, err = buildProfiling(ctx, b.src, b.work); err != nil {
 			return err
 		}
 	}

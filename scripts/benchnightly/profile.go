@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -39,11 +40,12 @@ func startBenchProfile() func() {
 `
 
 // buildProfiling builds zuulstate with a CPU profile written from the
-// start of main to just before its os.Exit, when profileEnv is set. The
-// module's cmd/zuulstate/main.go is copied into an overlay with two lines
+// start of main to just before its os.Exit, when profileEnv is set, from
+// the module in directory module (the source of -bin). Its
+// cmd/zuulstate/main.go is copied into an overlay with two lines
 // added; if main.go no longer has that shape, it says so.
-func buildProfiling(ctx context.Context, dir string) (string, error) {
-	src, err := filepath.Abs("cmd/zuulstate/main.go")
+func buildProfiling(ctx context.Context, module, dir string) (string, error) {
+	src, err := filepath.Abs(filepath.Join(module, "cmd/zuulstate/main.go"))
 	if err != nil {
 		return "", err
 	}
@@ -75,8 +77,10 @@ func buildProfiling(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "zuulstate-profiling")
-	if _, err := run(ctx, []string{"CGO_ENABLED=0"}, "go", "build", "-overlay", overlayFile, "-o", bin, "./cmd/zuulstate"); err != nil {
-		return "", err
+	build := exec.CommandContext(ctx, "go", "build", "-overlay", overlayFile, "-o", bin, "./cmd/zuulstate")
+	build.Dir, build.Env = module, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build -overlay: %w: %s", err, abbrev(string(out)))
 	}
 	return bin, nil
 }
