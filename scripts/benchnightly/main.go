@@ -23,7 +23,7 @@
 // made fresh. Results go into BENCHMARKS.md by hand.
 //
 //	eval "$(scripts/dev-services.sh env)"
-//	make build && go run ./scripts/benchnightly -bin bin/zuulstate [-scale 0.25] [-cpuprofile night2.pprof]
+//	make build && go run ./scripts/benchnightly -bin bin/zuulstate [-scale 0.25] [-cpuprofile nightly.pprof]
 package main
 
 import (
@@ -59,7 +59,7 @@ func main() {
 		runs      = flag.Int("runs", 3, "night-1 format 2/3 pairs and restore rounds (medians are reported)")
 		scenarios = flag.String("scenarios", "files,database", "which scenarios to run")
 		dbName    = flag.String("db", "zuul_nightly", "database of the MariaDB scenario (on the prod server; kept between runs)")
-		profile   = flag.String("cpuprofile", "", "write CPU profiles of zuulstate's night-2 backup of the files to this file and of its first format 3 restore to this file.restore")
+		profile   = flag.String("cpuprofile", "", "write CPU profiles of zuulstate on the files: night 2 to this file, an extra night 1 to FILE.night1, the first format 3 restore to FILE.restore")
 		src       = flag.String("src", ".", "module directory -bin was built from (for the -cpuprofile build)")
 		settle    = flag.Duration("settle", 2*time.Minute, "pause after deleting an old log tree or leftover restores")
 	)

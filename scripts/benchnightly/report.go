@@ -98,17 +98,17 @@ func (r *report) print() {
 	fmt.Printf("| zuulstate format 2 (`repository.dedup: false`) | %s | %s | 1.00× | %s | %d MiB |\n", seconds(median(walls(r.f2First))),
 		seconds(median(cpus(r.f2First))), megabytes(r.f2Stored), maxRSS(r.f2First)>>10)
 	fmt.Printf("| zuulstate format 2, night %d | %s | %s | | | %d MiB |\n", len(r.nights), seconds(r.f2Last.wall), seconds(r.f2Last.cpu), r.f2Last.maxRSS>>10)
-	fmt.Printf("\n| restore of night %d (%d rounds, %s) | wall (median) | MiB/s | throughput ratio to format 2 (median of rounds) | peak RSS |\n",
+	fmt.Printf("\n| restore of night %d (%d rounds, %s) | wall (median) | CPU (median) | MiB/s | throughput ratio to format 2 (median of rounds) | peak RSS |\n",
 		len(r.nights), len(r.restores[0]), megabytes(r.restoredBytes))
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("|---|---|---|---|---|---|")
 	for i, name := range []string{"zuulstate format 3 (`restore --paths-dir`)", "zuulstate format 2 (`restore --paths-dir`)", "restic (`restore --target`)"} {
 		ratios := make([]float64, len(r.restores[i]))
 		for k := range ratios {
 			ratios[k] = r.restores[1][k].wall.Seconds() / r.restores[i][k].wall.Seconds()
 		}
 		wall := median(walls(r.restores[i]))
-		fmt.Printf("| %s | %s | %.0f | %.2f× | %d MiB |\n", name, seconds(wall), float64(r.restoredBytes)/(1<<20)/wall.Seconds(),
-			median(ratios), maxRSS(r.restores[i])>>10)
+		fmt.Printf("| %s | %s | %s | %.0f | %.2f× | %d MiB |\n", name, seconds(wall), seconds(median(cpus(r.restores[i]))),
+			float64(r.restoredBytes)/(1<<20)/wall.Seconds(), median(ratios), maxRSS(r.restores[i])>>10)
 	}
 }
 
