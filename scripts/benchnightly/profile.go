@@ -11,7 +11,7 @@ import (
 )
 
 // profileEnv names the file the instrumented binary writes its CPU
-// profile to.
+// profile to; its allocation profile goes to the same name plus .heap.
 const profileEnv = "ZUULSTATE_BENCH_CPUPROFILE"
 
 // profiledMain is added to the instrumented binary through go build
@@ -35,7 +35,15 @@ func startBenchProfile() func() {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		panic(err)
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		// Allocations over the whole run (go tool pprof -sample_index=alloc_space).
+		if h, err := os.Create(path + ".heap"); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(h, 0)
+			h.Close()
+		}
+	}
 }
 `
 
