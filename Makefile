@@ -49,7 +49,7 @@ demo: services build
 #              and engine-API way (scripts/benchvol).
 #   zookeeper: a 200 000-node tree against one-request-at-a-time walks and
 #              creates (scripts/benchzk).
-#   nightly:   seven nights of 1 GiB of build logs and a 550 MiB Zuul
+#   nightly:   seven nights of 1.15 GiB of build logs and a 570 MiB Zuul
 #              database, format 3 against restic, plus format 2's night 1
 #              and restore (scripts/benchnightly). NIGHTLY_FLAGS="-scale
 #              0.25" runs it smaller; not in the default set (20+ minutes).

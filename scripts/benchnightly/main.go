@@ -2,7 +2,7 @@
 // (issue 12), zuulstate side by side with restic 0.14 (Debian's package)
 // in the same run, both into fresh local repositories on the same disk:
 //
-//   - files: about 1 GiB of Zuul build logs (<2 hex>/<change>/<patchset>/
+//   - files: about 1.15 GiB of Zuul build logs (<2 hex>/<change>/<patchset>/
 //     <pipeline>/<job>/<uuid7>/ with job-output.txt, job-output.json,
 //     zuul-info/, ara/; zstd -3 stores about 35%), seven nights, each adding
 //     1% new builds (sorting in among the old ones) and removing the 1%
@@ -10,7 +10,7 @@
 //     is also paired with format 2 (repository.dedup: false), and the last
 //     night is restored with --paths-dir in format 3, format 2 and restic.
 //   - database: a Zuul-shaped MariaDB database (scripts/zuuldb, 60,000
-//     buildsets, about 550 MiB) on the prod dev-services server, seven
+//     buildsets, about 570 MiB) on the prod dev-services server, seven
 //     nights with 1% more rows appended before each; zuulstate's mariadb
 //     source against `mariadb-dump | restic backup --stdin`.
 //
@@ -55,7 +55,7 @@ func main() {
 	var (
 		work      = flag.String("work", "/var/tmp/zuulstate-benchnightly", "directory for the log tree, repositories and restores")
 		bin       = flag.String("bin", "bin/zuulstate", "zuulstate binary")
-		scale     = flag.Float64("scale", 1, "input size relative to 1 GiB of logs and a 60,000-buildset database")
+		scale     = flag.Float64("scale", 1, "input size relative to 2,200 builds of logs (1.15 GiB) and a 60,000-buildset database")
 		runs      = flag.Int("runs", 3, "night-1 format 2/3 pairs and restore rounds (medians are reported)")
 		scenarios = flag.String("scenarios", "files,database", "which scenarios to run")
 		dbName    = flag.String("db", "zuul_nightly", "database of the MariaDB scenario (on the prod server; kept between runs)")
