@@ -70,10 +70,11 @@ func (r *report) print() {
 	}
 	zs, rs, zsCPU, rsCPU := r.laterNights()
 	last := r.nights[len(r.nights)-1]
-	zsRSS, rsRSS := r.peakRSS()
-	var added int64
+	// The RSS of the summary row is the nights 2-7's; night 1 has its own.
+	var added, zsRSS, rsRSS int64
 	for _, n := range r.nights[1:] {
 		added += n.zsStats.newStored
+		zsRSS, rsRSS = max(zsRSS, n.zs.maxRSS), max(rsRSS, n.rs.maxRSS)
 	}
 	fmt.Printf("| **2–%d** | **%s** | **%s** | **%.2f×** | %s | %s | **%s** (%.2f×) | **%s** | %s | | %d MiB | %d MiB |\n", len(r.nights),
 		seconds(zs), seconds(rs), zs.Seconds()/rs.Seconds(), seconds(zsCPU), seconds(rsCPU), megabytes(last.zsStored),
