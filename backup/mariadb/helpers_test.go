@@ -10,12 +10,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/zuulstate/zuulstate/internal/mariadbtest"
 	"github.com/zuulstate/zuulstate/internal/testenv"
 	"github.com/zuulstate/zuulstate/repository"
 	"github.com/zuulstate/zuulstate/source/mariadb/mariadbpart"
@@ -143,30 +143,5 @@ func (s *server) loadAll(t *testing.T, sink *memSink, dbs ...string) {
 
 func (s *server) strings(t *testing.T, q string, args ...any) []string {
 	t.Helper()
-	rows, err := s.db.QueryContext(t.Context(), q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer func() { _ = rows.Close() }()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, v := range vals {
-			parts = append(parts, v.String)
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return mariadbtest.Strings(t, s.db, q, args...)
 }

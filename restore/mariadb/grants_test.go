@@ -103,22 +103,22 @@ func TestGrantsWithRoles(t *testing.T) {
 	// concerns only another database exists (hash holds it) without its
 	// grants there.
 	for _, a := range []string{"reader", "writer", "'hash'@'%'", "'sock'@'localhost'", "'ed'@'%'"} {
-		want := strings.ReplaceAll(strings.Join(showStrings(t, srcDB, "SHOW GRANTS FOR "+a), "\n"), "`app`", "`app2`")
-		if got := strings.Join(showStrings(t, dstDB, "SHOW GRANTS FOR "+a), "\n"); got != want {
+		want := strings.ReplaceAll(strings.Join(mariadbtest.Strings(t, srcDB, "SHOW GRANTS FOR "+a), "\n"), "`app`", "`app2`")
+		if got := strings.Join(mariadbtest.Strings(t, dstDB, "SHOW GRANTS FOR "+a), "\n"); got != want {
 			t.Errorf("grants of %s:\n%s\nwant:\n%s", a, got, want)
 		}
-		if strings.HasPrefix(a, "'") && !slices.Equal(showStrings(t, srcDB, "SHOW CREATE USER "+a), showStrings(t, dstDB, "SHOW CREATE USER "+a)) {
+		if strings.HasPrefix(a, "'") && !slices.Equal(mariadbtest.Strings(t, srcDB, "SHOW CREATE USER "+a), mariadbtest.Strings(t, dstDB, "SHOW CREATE USER "+a)) {
 			t.Errorf("SHOW CREATE USER %s differs", a)
 		}
 	}
 	mapping := "SELECT User, Host, Role, Admin_option FROM mysql.roles_mapping ORDER BY 1, 2, 3"
-	if want, got := showStrings(t, srcDB, mapping), showStrings(t, dstDB, mapping); !slices.Equal(want, got) {
+	if want, got := mariadbtest.Strings(t, srcDB, mapping), mariadbtest.Strings(t, dstDB, mapping); !slices.Equal(want, got) {
 		t.Errorf("role grants:\n%v\nwant:\n%v", got, want)
 	}
-	if got := showStrings(t, dstDB, "SHOW GRANTS FOR unrelated_role"); !slices.Equal(got, []string{"GRANT USAGE ON *.* TO `unrelated_role`"}) {
+	if got := mariadbtest.Strings(t, dstDB, "SHOW GRANTS FOR unrelated_role"); !slices.Equal(got, []string{"GRANT USAGE ON *.* TO `unrelated_role`"}) {
 		t.Errorf("grants of unrelated_role: %v", got)
 	}
-	if showStrings(t, dstDB, "SELECT COUNT(*) FROM mysql.user WHERE User = 'elsewhere'")[0] != "0" {
+	if mariadbtest.Strings(t, dstDB, "SELECT COUNT(*) FROM mysql.user WHERE User = 'elsewhere'")[0] != "0" {
 		t.Error("an account of another database was restored")
 	}
 
@@ -141,35 +141,4 @@ func TestGrantsWithRoles(t *testing.T) {
 	if v, err := login("ed", "ed-Secret-2", "SELECT app2.f(1)"); err != nil || v != "2" {
 		t.Errorf("ed on the target: %q %v", v, err)
 	}
-}
-
-// showStrings runs a query and returns its rows, columns joined by "|".
-func showStrings(t *testing.T, db *sql.DB, q string) []string {
-	t.Helper()
-	rows, err := db.QueryContext(t.Context(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, v := range vals {
-			parts = append(parts, v.String)
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
