@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/big"
 	"slices"
@@ -138,6 +139,7 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 	prefix := "INSERT INTO " + sqlstream.QuoteIdent(t.name) + " (" + strings.Join(names, ",") + ") VALUES "
 	vals := newRowValues(t.cols)
 	stmtBuf := make([]byte, 0, limit+4096)
+	breaks := newStatementBreaks(limit)
 	var tuple []byte
 	flush := func() error {
 		if len(stmtBuf) == 0 {
@@ -175,6 +177,11 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 			stmtBuf = append(stmtBuf, ',')
 		}
 		stmtBuf = append(stmtBuf, tuple...)
+		if breaks.after(tuple, len(stmtBuf)) {
+			if err := flush(); err != nil {
+				return meta, err
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return meta, err
@@ -183,6 +190,35 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 		return meta, err
 	}
 	return meta, w.Close()
+}
+
+// statementBreaks ends INSERT statements where the rows' own bytes say,
+// not after a count of bytes from the part's first row: then a row added,
+// changed or deleted moves the statement boundaries only up to the next
+// content-chosen one, and the rest of the dump stays byte for byte what it
+// was, which is what lets a deduplicating repository store only the
+// chunks around the change. A row ends a statement with a probability
+// proportional to its length, so statements average target bytes whatever
+// the table's row size; statements below minimum bytes run on, and the
+// hard limit still applies.
+type statementBreaks struct {
+	target, minimum int
+}
+
+func newStatementBreaks(limit int) statementBreaks {
+	return statementBreaks{target: max(limit/4, 1), minimum: limit / 64}
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// after reports whether the statement, stmtLen bytes long with tuple as
+// its last row, ends here.
+func (b statementBreaks) after(tuple []byte, stmtLen int) bool {
+	if stmtLen < b.minimum {
+		return false
+	}
+	// P(break) = len(tuple)/target: the hash is uniform over 32 bits.
+	return uint64(crc32.Checksum(tuple, castagnoli)) < uint64(len(tuple))<<32/uint64(b.target)
 }
 
 // appendTuple appends "(v1,v2,…)"; columns present in vars are written as

@@ -50,7 +50,13 @@ func planTasks(ctx context.Context, conn *sql.Conn, dbs []*dbInfo, chunkRows int
 	return tasks, nil
 }
 
-// chunkBounds returns the inner boundaries of the table's key ranges.
+// chunkBounds returns the inner boundaries of the table's key ranges:
+// the multiples of a power of two, the key width that holds about
+// chunkRows rows. Bounds derived from MIN and MAX would all move as rows
+// are appended, and every range's dump with them; these stay put from
+// night to night (until the table's density halves or doubles), so in a
+// deduplicating repository only the ranges whose rows changed cost
+// anything.
 func chunkBounds(ctx context.Context, conn *sql.Conn, t *tableInfo, chunkRows int64) ([]*big.Int, error) {
 	if t.pk == "" || t.estRows <= chunkRows {
 		return nil, nil
@@ -69,18 +75,32 @@ func chunkBounds(ctx context.Context, conn *sql.Conn, t *tableInfo, chunkRows in
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("primary key range %q..%q is not integer", lo.String, hi.String)
 	}
-	n := big.NewInt((t.estRows + chunkRows - 1) / chunkRows)
+	return alignedBounds(minV, maxV, t.estRows, chunkRows), nil
+}
+
+// alignedBounds splits [minV, maxV] at the multiples of the smallest
+// power of two not below (span × chunkRows / estRows).
+func alignedBounds(minV, maxV *big.Int, estRows, chunkRows int64) []*big.Int {
 	span := new(big.Int).Sub(maxV, minV)
 	span.Add(span, big.NewInt(1))
-	step := new(big.Int).Quo(span, n)
-	if step.Sign() <= 0 {
-		return nil, nil
+	width := new(big.Int).Mul(span, big.NewInt(chunkRows))
+	width.Quo(width, big.NewInt(estRows))
+	if width.Sign() <= 0 {
+		width.SetInt64(1)
 	}
+	step := new(big.Int).Lsh(big.NewInt(1), uint(new(big.Int).Sub(width, big.NewInt(1)).BitLen()))
+	if step.Cmp(span) >= 0 {
+		return nil
+	}
+	// Div rounds towards minus infinity for a positive divisor, so negative
+	// keys get the same grid.
+	b := new(big.Int).Div(minV, step)
+	b.Add(b, big.NewInt(1)).Mul(b, step)
 	var out []*big.Int
-	for b := new(big.Int).Add(minV, step); b.Cmp(maxV) <= 0 && int64(len(out)) < n.Int64()-1; b = new(big.Int).Add(b, step) {
+	for ; b.Cmp(maxV) <= 0; b = new(big.Int).Add(b, step) {
 		out = append(out, b)
 	}
-	return out, nil
+	return out
 }
 
 // runTasks dumps the tasks on the worker connections, each task one part.
