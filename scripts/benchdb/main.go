@@ -4,7 +4,7 @@
 //
 //   - dump: `mariadb-dump --single-transaction --routines --events --triggers
 //     DB | zstd -3 -T0 > file` against `zuulstate backup` (mariadb source,
-//     local repository);
+//     local repository, emptied before every backup: a full dump each time);
 //   - restore: `zstd -dc file | mariadb DB_copy` on the dev server against
 //     `zuulstate restore latest --db-map DB=DB_copy --force`.
 //
@@ -41,8 +41,9 @@ const (
 	// configTemplate is the zuulstate configuration: the mariadb source is
 	// the only source, the repository is local. %[1]s prod addr, %[2]s dev
 	// addr, %[3]s user, %[4]s password file, %[5]s database, %[6]s copy,
-	// %[7]s repository path.
-	configTemplate = `sources:
+	// %[7]s repository path, %[8]s state directory.
+	configTemplate = `state_dir: %[8]s
+sources:
   mariadb:
     addr: %[1]s
     user: %[3]s
@@ -154,6 +155,10 @@ func (b *bench) run(ctx context.Context, withZuul bool) error {
 	} else if bin, config, reason := b.setupZuulstate(ctx); reason != "" {
 		zDump.skipped, zRestore.skipped = reason, reason
 	} else {
+		// Every backup goes into an empty repository, as the baseline
+		// writes a whole new file: into the last one, a deduplicating
+		// repository would skip compressing and storing every chunk.
+		zDump.before = b.freshRepository
 		zDump.cmd = append([]string{bin}, backupArgs(config)...)
 		zRestore.cmd = append([]string{bin}, restoreArgs(config, b.db, b.copyDB)...)
 	}
@@ -266,18 +271,15 @@ func (b *bench) setupZuulstate(ctx context.Context) (bin, config, skipped string
 	if err != nil {
 		return "", "", "no zuulstate binary (" + err.Error() + ")"
 	}
-	repo := filepath.Join(b.work, "repo")
 	pwFile := filepath.Join(b.work, "mariadb-password")
 	config = filepath.Join(b.work, "zuulstate.yaml")
-	err = os.RemoveAll(repo)
-	if err == nil {
-		err = os.MkdirAll(repo, 0o700)
-	}
+	err = b.freshRepository()
 	if err == nil {
 		err = os.WriteFile(pwFile, []byte(b.password+"\n"), 0o600)
 	}
 	if err == nil {
-		text := fmt.Sprintf(configTemplate, b.prod, b.dev, b.user, pwFile, b.db, b.copyDB, repo)
+		text := fmt.Sprintf(configTemplate, b.prod, b.dev, b.user, pwFile, b.db, b.copyDB,
+			filepath.Join(b.work, "repo"), filepath.Join(b.work, "state"))
 		if b.level != 0 {
 			text += fmt.Sprintf("  compression_level: %d\n", b.level)
 		}
@@ -290,6 +292,21 @@ func (b *bench) setupZuulstate(ctx context.Context) (bin, config, skipped string
 		return "", "", "config not accepted: " + msg
 	}
 	return bin, config, ""
+}
+
+// freshRepository empties the local repository and zuulstate's state
+// directory.
+func (b *bench) freshRepository() error {
+	for _, d := range []string{"repo", "state"} {
+		dir := filepath.Join(b.work, d)
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tryRun runs a command and returns "" on success, else its error and the
