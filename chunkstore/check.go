@@ -44,6 +44,9 @@ type CheckOptions struct {
 	// NeedIdentity makes CheckStored open one encrypted chunk's header,
 	// so a restore without the right identity is refused up front.
 	NeedIdentity bool
+	// Recipients are those the part records: its chunks' ids are keyed
+	// for them.
+	Recipients []string
 }
 
 // CheckResult counts what was checked.
@@ -107,7 +110,7 @@ func (cs *Store) CheckPart(ctx context.Context, list io.Reader, ix *Index, o Che
 			return res, err
 		}
 	}
-	res.IDsChecked = o.Level == CheckDecoded && cs.ids != nil
+	res.IDsChecked = o.Level == CheckDecoded && cs.key != nil
 	return res, nil
 }
 
@@ -158,7 +161,7 @@ func (cs *Store) checkChunks(ctx context.Context, entries []IndexEntry, o CheckO
 func (cs *Store) checkChunk(stored []byte, e IndexEntry, o CheckOptions, res *CheckResult) error {
 	res.StoredBytes += int64(len(stored))
 	if o.Level == CheckDecoded {
-		if _, err := openChunk(nil, stored, e.ID, e.Location, cs.opts.Identities, cs.ids, true); err != nil {
+		if _, err := openChunk(nil, stored, e.ID, e.Location, cs.opts.Identities, cs.idsFor(o.Recipients), true); err != nil {
 			return err
 		}
 		res.DecodedChunks++

@@ -94,7 +94,7 @@ func (f *fixture) read(list []byte) []byte {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	r := cs.OpenPart(ctx, bytes.NewReader(list), ix)
+	r := cs.OpenPart(ctx, bytes.NewReader(list), ix, f.opts.RecipientNames)
 	defer r.Close()
 	out, err := io.ReadAll(r)
 	if err != nil {

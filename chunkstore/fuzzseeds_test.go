@@ -61,7 +61,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := os.ReadFile(parentCachePath(f.opts.StateDir, cs.Config().ID, "test", "logs"))
+	cache, err := os.ReadFile(parentCachePath(f.opts.StateDir, cs.Config().ID, f.opts.RecipientNames, "test", "logs"))
 	if err != nil {
 		t.Fatal(err)
 	}

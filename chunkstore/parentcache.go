@@ -30,8 +30,15 @@ type cacheEntry struct {
 	Refs []Ref
 }
 
-func parentCachePath(stateDir, repoID, source, part string) string {
-	return filepath.Join(stateDir, repoID, "parents", source, part+".cache")
+// parentCachePath is kept per set of recipients: the cache's chunks are
+// sealed to the recipients of the snapshot that wrote it, and ids are keyed
+// by them (Store.idsFor).
+func parentCachePath(stateDir, repoID string, recipients []string, source, part string) string {
+	set := "plain"
+	if len(recipients) > 0 {
+		set = recipientTag(recipients)
+	}
+	return filepath.Join(stateDir, repoID, "parents", set, source, part+".cache")
 }
 
 // cacheWriter writes a new parent cache next to the final one; commit

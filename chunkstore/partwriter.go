@@ -73,7 +73,7 @@ func (s *Session) NewPart(ctx context.Context, list io.Writer, o PartOptions) (*
 		work: make(chan *job, cap(s.tokens)), order: make(chan *job, cap(s.tokens)), collected: make(chan struct{}),
 	}
 	if o.Parent && s.cs.opts.StateDir != "" {
-		path := parentCachePath(s.cs.opts.StateDir, s.cs.cfg.ID, o.Source, o.Name)
+		path := parentCachePath(s.cs.opts.StateDir, s.cs.cfg.ID, s.cs.opts.RecipientNames, o.Source, o.Name)
 		next, err := createCache(path)
 		if err != nil {
 			return nil, err

@@ -143,7 +143,7 @@ func readBack(ctx context.Context, store storage.Store, opts Options, list []byt
 	if err != nil {
 		return nil, err
 	}
-	r := cs.OpenPart(ctx, bytes.NewReader(list), ix)
+	r := cs.OpenPart(ctx, bytes.NewReader(list), ix, opts.RecipientNames)
 	defer r.Close()
 	return io.ReadAll(r)
 }

@@ -67,6 +67,7 @@ type PartReader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	cs     *Store
+	ids    *hasherPool
 	ix     *Index
 	queue  chan *fetch
 	cur    *fetch
@@ -78,9 +79,9 @@ type PartReader struct {
 
 // OpenPart starts reading the part whose chunk list is list. ix must be
 // loaded WithSums.
-func (cs *Store) OpenPart(ctx context.Context, list io.Reader, ix *Index) *PartReader {
+func (cs *Store) OpenPart(ctx context.Context, list io.Reader, ix *Index, recipients []string) *PartReader {
 	ctx, cancel := context.WithCancel(ctx)
-	r := &PartReader{ctx: ctx, cancel: cancel, cs: cs, ix: ix, queue: make(chan *fetch, readWorkers+1)}
+	r := &PartReader{ctx: ctx, cancel: cancel, cs: cs, ids: cs.idsFor(recipients), ix: ix, queue: make(chan *fetch, readWorkers+1)}
 	work := make(chan *fetch)
 	go func() {
 		err := r.plan(list, work)
@@ -178,7 +179,7 @@ func (r *PartReader) load(f *fetch) error {
 		s := stored[c.loc.Offset-f.start : c.loc.Offset-f.start+int64(c.loc.StoredSize)]
 		b := rawBufs.get()
 		f.raws = append(f.raws, b)
-		raw, err := openChunk((*b)[:0], s, c.id, c.loc, r.cs.opts.Identities, r.cs.ids, false)
+		raw, err := openChunk((*b)[:0], s, c.id, c.loc, r.cs.opts.Identities, r.ids, false)
 		if err != nil {
 			f.release()
 			return err

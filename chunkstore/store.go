@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -69,8 +70,11 @@ type Store struct {
 	store storage.Store
 	cfg   Config
 	opts  Options
-	ids   *hasherPool // nil: the chunk-id key is not known here
+	ids   *hasherPool // this run's recipients' ids; nil: the chunk-id key is not known here
 	key   []byte
+
+	idsMu    sync.Mutex
+	idsByTag map[string]*hasherPool
 }
 
 // Open opens the chunk store of a repository for reading (restore, verify,
@@ -230,7 +234,38 @@ func (s *Store) findKey(ctx context.Context) ([]byte, error) {
 
 func (s *Store) setKey(key []byte) {
 	s.key = key
-	s.ids = newHasherPool(key)
+	s.ids = s.idsFor(s.opts.RecipientNames)
+}
+
+// idsFor returns the id hasher of chunks sealed to recipients (nil without
+// the chunk-id key). Each set of recipients has an id key of its own,
+// derived from the chunk-id key: a backup finds in the index only chunks
+// sealed to its own recipients, so after a change of keys it stores every
+// chunk anew once, instead of reusing chunks the new identity cannot open.
+// Unencrypted chunks keep the chunk-id key itself.
+func (s *Store) idsFor(recipients []string) *hasherPool {
+	if s.key == nil {
+		return nil
+	}
+	tag := ""
+	if len(recipients) > 0 {
+		tag = recipientTag(recipients)
+	}
+	s.idsMu.Lock()
+	defer s.idsMu.Unlock()
+	if p := s.idsByTag[tag]; p != nil {
+		return p
+	}
+	key := s.key
+	if tag != "" {
+		key = derive(s.key, "chunk ids for recipients "+tag)
+	}
+	p := newHasherPool(key)
+	if s.idsByTag == nil {
+		s.idsByTag = map[string]*hasherPool{}
+	}
+	s.idsByTag[tag] = p
+	return p
 }
 
 // Config returns repo.json.

@@ -131,7 +131,7 @@ func (r *Repository) openChunked(ctx context.Context, p snapshot.Part) (PartStre
 	if err != nil {
 		return nil, nil, err
 	}
-	pr := cs.OpenPart(ctx, list, ix)
+	pr := cs.OpenPart(ctx, list, ix, p.Recipients)
 	cp := &chunkedPart{part: p, list: list, r: pr}
 	return cp, closers{pr, listCloser}, nil
 }

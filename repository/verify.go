@@ -218,7 +218,7 @@ func (r *Repository) checkChunks(ctx context.Context, p snapshot.Part, o chunkst
 		return err
 	}
 	defer closer.Close()
-	o.RawSize = p.RawSize
+	o.RawSize, o.Recipients = p.RawSize, p.Recipients
 	if _, err := cs.CheckPart(ctx, list, ix, o); err != nil {
 		if errors.Is(err, snapshot.ErrNoIdentity) {
 			return fmt.Errorf("part %s/%s: %w (recipients %v)", p.Source, p.Name, err, p.Recipients)
