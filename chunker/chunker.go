@@ -1,10 +1,13 @@
 // Package chunker cuts a part's raw stream into chunks whose boundaries
 // depend on content, so an insertion or removal changes the chunks around
-// it and no others. Byte streams (SQL, ZooKeeper records) go through
-// FastCDC (github.com/PlakarKorp/go-cdc-chunkers, keyed); tar archives are
-// cut at record boundaries instead (Group), so every file's record lies
-// within chunks of its own or a group and can be reused by the next backup
-// without reading the file. BENCHMARKS.md has the measurements behind the
+// it and no others. Byte streams (ZooKeeper records, anything without
+// units) go through FastCDC (github.com/PlakarKorp/go-cdc-chunkers,
+// keyed). Tar archives are cut at record boundaries instead (Group), so
+// every file's record lies within chunks of its own or a group and can be
+// reused by the next backup without reading the file; SQL streams are cut
+// at statement ends the same way (UnitParams), since the dump already ends
+// statements by content and a rolling hash over every byte would only
+// repeat that at a cost. BENCHMARKS.md has the measurements behind the
 // library and the sizes.
 package chunker
 
@@ -90,6 +93,11 @@ type Group struct {
 // one zstd frame per group) while a changed or new file costs only its
 // group; files from 1 MiB are cut on their own.
 var GroupParams = Group{Min: 64 << 10, Avg: 512 << 10, Max: 2 << 20, Big: 1 << 20}
+
+// UnitParams are the sizes for streams whose writer says where a unit ends
+// (SQL statements, which the dump ends where their rows' content says):
+// chunks of about 1 MiB, as for byte streams, cut only at a unit's end.
+var UnitParams = Group{Min: 256 << 10, Avg: 1 << 20, Max: 4 << 20}
 
 // CutAfter reports whether the group, size bytes long after adding a
 // record of recordSize bytes whose keyed hash is sum, ends there. The

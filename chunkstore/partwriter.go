@@ -39,7 +39,9 @@ type PartStats struct {
 // and writes the part's chunk list to list. Byte streams are cut by
 // content (FastCDC); tar archives written by dirtar announce their records
 // (dirtar.RecordSink), which are grouped or cut on their own and reused
-// from the parent cache when unchanged. Not safe for concurrent use.
+// from the parent cache when unchanged; SQL streams announce where each
+// statement ends (EndUnit), and chunks end only there. Not safe for
+// concurrent use.
 type PartWriter struct {
 	s    *Session
 	ctx  context.Context
@@ -58,6 +60,8 @@ type PartWriter struct {
 	stats PartStats
 
 	records bool       // a record was announced: this is a tar archive
+	units   bool       // a unit end was announced before any byte
+	unitLen int        // bytes of the unit being written
 	stream  *segment   // whole-stream chunking (not a tar archive)
 	big     *segment   // the big record being cut
 	group   *[]byte    // small records (and tar padding) being gathered
@@ -105,12 +109,13 @@ func (w *PartWriter) Write(p []byte) (int, error) {
 	switch {
 	case w.big != nil:
 		return w.big.write(p)
-	case !w.records && w.cur == nil:
+	case !w.records && w.cur == nil && !w.units:
 		if w.stream == nil {
 			w.stream = w.startSegment(nil)
 		}
 		return w.stream.write(p)
 	}
+	w.unitLen += len(p)
 	n := 0
 	for len(p) > 0 {
 		if w.group == nil {
@@ -231,14 +236,46 @@ func (w *PartWriter) EndRecord(cacheable bool) error {
 		size = len(*w.group)
 	}
 	w.spans = append(w.spans, span{run: run, off: w.start, n: size - w.start, last: true})
-	if chunker.GroupParams.CutAfter(size, int(run.rec.Size), w.cutHash(run.rec.HeaderSum)) {
+	if chunker.GroupParams.CutAfter(size, int(run.rec.Size), w.cutHash(run.rec.HeaderSum[:])) {
 		return w.cutGroup()
 	}
 	return nil
 }
 
-func (w *PartWriter) cutHash(sum [32]byte) []byte {
-	id := w.s.cutKey.id(sum[:])
+// EndUnit says that the bytes written so far end a unit (sqlstream's
+// UnitSink): a chunk may end here, and only at such ends. Called before
+// any byte, it announces a stream of units; on a stream that started
+// without one it does nothing (FastCDC cuts it).
+func (w *PartWriter) EndUnit() error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	switch {
+	case w.records || w.cur != nil:
+		return errors.New("chunkstore: unit ended inside a tar archive")
+	case w.stream != nil:
+		return nil
+	}
+	w.units = true
+	unit := w.unitLen
+	w.unitLen = 0
+	if unit == 0 || w.group == nil {
+		return nil
+	}
+	// The decision hashes the unit's last bytes under a secret key: where
+	// chunks end depends on content (so later chunks match an earlier
+	// dump's again after a change) but cannot be predicted from a guess
+	// of it. The unit's end was itself chosen by content.
+	g := *w.group
+	tail := g[max(0, len(g)-min(unit, 64)):]
+	if chunker.UnitParams.CutAfter(len(g), unit, w.cutHash(tail)) {
+		return w.cutGroup()
+	}
+	return nil
+}
+
+func (w *PartWriter) cutHash(b []byte) []byte {
+	id := w.s.cutKey.id(b)
 	return id[:8]
 }
 

@@ -200,17 +200,3 @@ type RecordSink interface {
 	EndRecord(cacheable bool) error
 }
 
-// findRecordSink looks for a RecordSink on w and the writers it wraps.
-func findRecordSink(w io.Writer) RecordSink {
-	for range 8 {
-		if s, ok := w.(RecordSink); ok {
-			return s
-		}
-		u, ok := w.(interface{ Unwrap() io.Writer })
-		if !ok {
-			return nil
-		}
-		w = u.Unwrap()
-	}
-	return nil
-}

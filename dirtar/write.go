@@ -10,6 +10,8 @@ import (
 	"slices"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zuulstate/zuulstate/internal/unwrap"
 )
 
 // copyBufSize is the per-Write copy buffer: large enough that syscalls do
@@ -59,10 +61,11 @@ func Write(ctx context.Context, w io.Writer, root string, opts WriteOptions) (Wr
 	if err := unix.Fstat(fd, &st); err != nil {
 		return stats, fmt.Errorf("dirtar: stat root %s: %w", root, err)
 	}
+	sink, _ := unwrap.Find[RecordSink](w)
 	wk := &walker{
 		ctx:   ctx,
 		w:     w,
-		sink:  findRecordSink(w),
+		sink:  sink,
 		opts:  opts,
 		ex:    ex,
 		stats: &stats,

@@ -13,25 +13,53 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/zuulstate/zuulstate/internal/unwrap"
 )
 
 // Terminator ends every statement in a stream.
 const Terminator = ";;"
 
+// UnitSink is a destination that cuts what it stores only where a unit
+// ends (the deduplicating repository). NewWriter finds it on its writer or
+// on the writers that Unwrap() io.Writer methods lead to, announces the
+// stream with an EndUnit before any byte, and ends a unit after every
+// statement. The dump ends INSERT statements where their rows' content
+// says, so statement ends are content-defined chunk boundaries already.
+type UnitSink interface {
+	io.Writer
+	EndUnit() error
+}
+
 // Writer writes a SQL stream. Errors are sticky: after the first write error
 // every method returns it.
 type Writer struct {
-	bw  *bufio.Writer
-	err error
+	bw   *bufio.Writer
+	sink UnitSink // nil unless the destination cuts at statement ends
+	err  error
 }
 
 // NewWriter starts a stream on w with a "-- header" comment line (newlines
 // in header are replaced by spaces) and "DELIMITER ;;".
 func NewWriter(w io.Writer, header string) *Writer {
 	sw := &Writer{bw: bufio.NewWriterSize(w, 256<<10)}
+	if sink, ok := unwrap.Find[UnitSink](w); ok {
+		sw.sink = sink
+		sw.err = sink.EndUnit()
+	}
 	header = strings.NewReplacer("\r", " ", "\n", " ").Replace(header)
 	sw.write("-- " + strings.TrimPrefix(strings.TrimPrefix(header, "--"), " ") + "\nDELIMITER ;;\n")
 	return sw
+}
+
+// endUnit hands the statement just written to the sink and marks its end.
+func (w *Writer) endUnit() {
+	if w.sink == nil || w.err != nil {
+		return
+	}
+	if w.err = w.bw.Flush(); w.err == nil {
+		w.err = w.sink.EndUnit()
+	}
 }
 
 func (w *Writer) write(s string) {
@@ -45,6 +73,7 @@ func (w *Writer) write(s string) {
 func (w *Writer) Statement(stmt string) error {
 	w.write(stmt)
 	w.write(Terminator + "\n")
+	w.endUnit()
 	return w.err
 }
 
@@ -55,6 +84,7 @@ func (w *Writer) StatementBytes(stmt []byte) error {
 		_, w.err = w.bw.Write(stmt)
 	}
 	w.write(Terminator + "\n")
+	w.endUnit()
 	return w.err
 }
 

@@ -68,6 +68,7 @@ func (c *Config) openDB() (*sql.DB, error) {
 	mc.InterpolateParams = false
 	mc.ParseTime = false
 	mc.Timeout = 30 * time.Second
+	mc.DialFunc = dialBuffered
 	conn, err := mysql.NewConnector(mc)
 	if err != nil {
 		return nil, fmt.Errorf("mariadb %s: %w", c.server(), err)
