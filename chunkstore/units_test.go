@@ -31,7 +31,7 @@ func sqlDump(stmts []string) func(io.Writer) error {
 type countingWrap struct{ w io.Writer }
 
 func (c countingWrap) Write(p []byte) (int, error) { return c.w.Write(p) }
-func (c countingWrap) Unwrap() io.Writer            { return c.w }
+func (c countingWrap) Unwrap() io.Writer           { return c.w }
 
 func statements(seed uint64, n int) []string {
 	r := rand.New(rand.NewPCG(seed, 2))

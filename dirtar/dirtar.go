@@ -199,4 +199,3 @@ type RecordSink interface {
 	BeginRecord(Record) (reused bool, err error)
 	EndRecord(cacheable bool) error
 }
-
