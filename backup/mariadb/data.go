@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"io"
 	"math/big"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -71,35 +70,6 @@ func partHeader(db, part string) string {
 	return "zuulstate mariadb dump, format 1; database " + sqlstream.QuoteIdent(db) + ", part " + part
 }
 
-// queryRows runs the SELECT of one data part. A table with FLOAT or DOUBLE
-// columns is read through a prepared statement, so that those arrive
-// through the binary protocol as float32/float64: their text form is
-// rounded (the stock mariadb-dump loses precision this way). Every other
-// table is read through the text protocol, whose values are the literals
-// already; that costs the server and zuulstate less (about a tenth of a
-// dump's CPU on Zuul's tables).
-func queryRows(ctx context.Context, conn *sql.Conn, k *task, q string) (rows *sql.Rows, closeRows func(), err error) {
-	binary := slices.ContainsFunc(k.t.cols, func(c column) bool { return c.kind == kindFloat32 || c.kind == kindFloat64 })
-	where, args := k.bounds(!binary)
-	if !binary {
-		rows, err = conn.QueryContext(ctx, q+where)
-		if err != nil {
-			return nil, nil, err
-		}
-		return rows, func() { _ = rows.Close() }, nil
-	}
-	stmt, err := conn.PrepareContext(ctx, q+where)
-	if err != nil {
-		return nil, nil, err
-	}
-	rows, err = stmt.QueryContext(ctx, args...)
-	if err != nil {
-		_ = stmt.Close()
-		return nil, nil, err
-	}
-	return rows, func() { _ = rows.Close(); _ = stmt.Close() }, nil
-}
-
 // dumpData streams one data part.
 func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Writer) (mariadbpart.DataMeta, error) {
 	t := k.t
@@ -130,12 +100,6 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 	if t.history {
 		q += " FOR SYSTEM_TIME ALL"
 	}
-	rows, closeRows, err := queryRows(ctx, conn, k, q)
-	if err != nil {
-		return meta, err
-	}
-	defer closeRows()
-
 	prefix := "INSERT INTO " + sqlstream.QuoteIdent(t.name) + " (" + strings.Join(names, ",") + ") VALUES "
 	vals := newRowValues(t.cols)
 	stmtBuf := make([]byte, 0, limit+4096)
@@ -149,26 +113,21 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 		stmtBuf = stmtBuf[:0]
 		return err
 	}
-	for rows.Next() {
-		if err := rows.Scan(vals.dest...); err != nil {
-			return meta, err
-		}
+	err := eachRow(ctx, conn, k, q, vals, func() error {
 		meta.Rows++
+		var err error
 		if tuple, err = appendTuple(tuple[:0], vals, nil); err != nil {
-			return meta, err
+			return err
 		}
 		if len(prefix)+len(tuple) > limit {
 			if err := flush(); err != nil {
-				return meta, err
+				return err
 			}
-			if err := writeLargeRow(w, vals, prefix, limit); err != nil {
-				return meta, err
-			}
-			continue
+			return writeLargeRow(w, vals, prefix, limit)
 		}
 		if len(stmtBuf) > 0 && len(stmtBuf)+1+len(tuple) > limit {
 			if err := flush(); err != nil {
-				return meta, err
+				return err
 			}
 		}
 		if len(stmtBuf) == 0 {
@@ -178,12 +137,11 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 		}
 		stmtBuf = append(stmtBuf, tuple...)
 		if breaks.after(tuple, len(stmtBuf)) {
-			if err := flush(); err != nil {
-				return meta, err
-			}
+			return flush()
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return meta, err
 	}
 	if err := flush(); err != nil {

@@ -2,6 +2,7 @@ package mariadb
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -47,24 +48,60 @@ func newColumn(name, dataType string) column {
 	return c
 }
 
-// rowValues holds the scan destinations of one row.
+// rowValues holds one row: every value as its bytes (nil for NULL), but
+// FLOAT and DOUBLE as the binary protocol's float32/float64.
 type rowValues struct {
 	cols  []column
-	raw   []sql.RawBytes
+	raw   [][]byte
 	float []any
-	dest  []any
+	// digits holds integers the driver parsed, written back as text.
+	digits []byte
 }
 
 func newRowValues(cols []column) *rowValues {
-	r := &rowValues{cols: cols, raw: make([]sql.RawBytes, len(cols)), float: make([]any, len(cols)), dest: make([]any, len(cols))}
-	for i, c := range cols {
+	return &rowValues{cols: cols, raw: make([][]byte, len(cols)), float: make([]any, len(cols))}
+}
+
+// scanDest returns database/sql scan destinations into r.
+func (r *rowValues) scanDest() []any {
+	dest := make([]any, len(r.cols))
+	for i, c := range r.cols {
 		if c.kind == kindFloat32 || c.kind == kindFloat64 {
-			r.dest[i] = &r.float[i]
+			dest[i] = &r.float[i]
 		} else {
-			r.dest[i] = &r.raw[i]
+			dest[i] = (*sql.RawBytes)(&r.raw[i])
 		}
 	}
-	return r
+	return dest
+}
+
+// load takes a row of the text protocol from the driver: bytes, except
+// integers, which the driver parses (and which are written back exactly).
+func (r *rowValues) load(dv []driver.Value) error {
+	r.digits = r.digits[:0]
+	for i, v := range dv {
+		start := len(r.digits)
+		switch v := v.(type) {
+		case nil:
+			r.raw[i] = nil
+			continue
+		case []byte:
+			if v == nil {
+				v = []byte{}
+			}
+			r.raw[i] = v
+			continue
+		case int64:
+			r.digits = strconv.AppendInt(r.digits, v, 10)
+		case uint64:
+			r.digits = strconv.AppendUint(r.digits, v, 10)
+		default:
+			return fmt.Errorf("column %s: the text protocol returned a %T", r.cols[i].name, v)
+		}
+		// A later append may move digits; this value keeps the old array.
+		r.raw[i] = r.digits[start:len(r.digits):len(r.digits)]
+	}
+	return nil
 }
 
 func (r *rowValues) isNull(i int) bool {
