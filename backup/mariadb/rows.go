@@ -28,7 +28,7 @@ func eachRow(ctx context.Context, conn *sql.Conn, k *task, q string, vals *rowVa
 	// The text rows are read from the driver itself, not through
 	// database/sql: its Next and Scan (locks, and converting every value
 	// into the destination's type and, for integers, back to text) cost
-	// about a tenth of the dump's CPU for nothing a dump needs.
+	// about 5% of the dump's CPU for nothing a dump needs (BENCHMARKS.md).
 	return conn.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
