@@ -139,13 +139,14 @@ type batch struct {
 func (b *batch) add(ctx context.Context, stmt string) error {
 	b.stmts = append(b.stmts, stmt)
 	b.size += len(stmt)
-	err := b.run(ctx, b.stmts[len(b.stmts)-1:], len(b.stmts) == 1)
-	for i := 1; err != nil && isServerError(err, errLockDeadlock) && i < deadlockAttempts; i++ {
-		if !pause(ctx, i) {
-			break
+	replay := false
+	err := retryDeadlock(ctx, func() error {
+		if replay {
+			return b.run(ctx, b.stmts, true)
 		}
-		err = b.run(ctx, b.stmts, true)
-	}
+		replay = true
+		return b.run(ctx, b.stmts[len(b.stmts)-1:], len(b.stmts) == 1)
+	})
 	if err != nil {
 		return err
 	}
@@ -192,21 +193,29 @@ const deadlockAttempts = 8
 // first INSERT can be chosen as the deadlock victim. The server rolled
 // that statement back entirely.
 func execRetry(ctx context.Context, c *sql.Conn, stmt string) error {
-	for i := 1; ; i++ {
+	exec := func() error {
 		_, err := c.ExecContext(ctx, stmt)
-		if err == nil || i == deadlockAttempts || !isServerError(err, errLockDeadlock) || !isInsert(stmt) || !pause(ctx, i) {
-			return err
-		}
+		return err
 	}
+	if !isInsert(stmt) {
+		return exec()
+	}
+	return retryDeadlock(ctx, exec)
 }
 
-// pause waits before attempt i+1; false when ctx ended.
-func pause(ctx context.Context, i int) bool {
-	select {
-	case <-time.After(time.Duration(i) * 10 * time.Millisecond):
-		return true
-	case <-ctx.Done():
-		return false
+// retryDeadlock runs fn, again (after a growing pause) while it loses a
+// deadlock, at most deadlockAttempts times.
+func retryDeadlock(ctx context.Context, fn func() error) error {
+	for i := 1; ; i++ {
+		err := fn()
+		if err == nil || i == deadlockAttempts || !isServerError(err, errLockDeadlock) {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(i) * 10 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
 	}
 }
 
