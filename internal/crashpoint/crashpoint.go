@@ -120,13 +120,13 @@ func (s *Store) RetainedUntil(ctx context.Context, key string) (time.Time, error
 
 // sweeper is repository.Sweeper, which this package cannot import.
 type sweeper interface {
-	SweepLeftovers(ctx context.Context, prefix string, cutoff time.Time, dryRun bool) (int, error)
+	SweepLeftovers(ctx context.Context, cutoff func(key string) time.Time, dryRun bool) (int, error)
 }
 
 // SweepLeftovers passes to the wrapped store, if it has leftovers.
-func (s *Store) SweepLeftovers(ctx context.Context, prefix string, cutoff time.Time, dryRun bool) (int, error) {
+func (s *Store) SweepLeftovers(ctx context.Context, cutoff func(key string) time.Time, dryRun bool) (int, error) {
 	if sw, ok := s.Store.(sweeper); ok {
-		return sw.SweepLeftovers(ctx, prefix, cutoff, dryRun)
+		return sw.SweepLeftovers(ctx, cutoff, dryRun)
 	}
 	return 0, nil
 }

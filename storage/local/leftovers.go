@@ -11,9 +11,9 @@ import (
 )
 
 // SweepLeftovers removes the temp files of Puts that never finished (the
-// process was killed between create and rename) below prefix, when they
-// were last written before cutoff. List hides them, so nothing else would.
-func (s *Store) SweepLeftovers(ctx context.Context, prefix string, cutoff time.Time, dryRun bool) (int, error) {
+// process was killed between create and rename) last written before
+// cutoff of the temp file's key. List hides them, so nothing else would.
+func (s *Store) SweepLeftovers(ctx context.Context, cutoff func(key string) time.Time, dryRun bool) (int, error) {
 	n := 0
 	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -29,11 +29,8 @@ func (s *Store) SweepLeftovers(ctx context.Context, prefix string, cutoff time.T
 			return nil
 		}
 		rel, _ := filepath.Rel(s.root, p)
-		if !strings.HasPrefix(filepath.ToSlash(rel), prefix) {
-			return nil
-		}
 		fi, err := d.Info()
-		if err != nil || !fi.ModTime().Before(cutoff) {
+		if err != nil || !fi.ModTime().Before(cutoff(filepath.ToSlash(rel))) {
 			return nil //nolint:nilerr // gone meanwhile, or young: not a leftover yet
 		}
 		if !dryRun {

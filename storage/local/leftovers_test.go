@@ -34,11 +34,12 @@ func TestSweepLeftovers(t *testing.T) {
 			_ = os.Chtimes(p, old, old)
 		}
 	}
-	n, err := s.SweepLeftovers(t.Context(), "", time.Now().Add(-time.Minute), true)
+	cutoff := func(string) time.Time { return time.Now().Add(-time.Minute) }
+	n, err := s.SweepLeftovers(t.Context(), cutoff, true)
 	if err != nil || n != 2 {
 		t.Fatalf("dry run: %d, %v; want 2", n, err)
 	}
-	if n, err = s.SweepLeftovers(t.Context(), "", time.Now().Add(-time.Minute), false); err != nil || n != 2 {
+	if n, err = s.SweepLeftovers(t.Context(), cutoff, false); err != nil || n != 2 {
 		t.Fatalf("sweep: %d, %v; want 2", n, err)
 	}
 	for rel, keep := range files {

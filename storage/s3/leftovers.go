@@ -10,11 +10,11 @@ import (
 	"github.com/minio/minio-go/v7"
 )
 
-// SweepLeftovers aborts the multipart uploads below prefix that were
-// started before cutoff and never completed or aborted: a process killed
+// SweepLeftovers aborts the multipart uploads of the store's keys that were
+// started before cutoff(key) and never completed or aborted: a process killed
 // mid-upload leaves them, invisible to List but stored (and billed) until
 // a lifecycle rule or this removes them.
-func (s *Store) SweepLeftovers(ctx context.Context, prefix string, cutoff time.Time, dryRun bool) (int, error) {
+func (s *Store) SweepLeftovers(ctx context.Context, cutoff func(key string) time.Time, dryRun bool) (int, error) {
 	n := 0
 	core := minio.Core{Client: s.meta}
 	// The whole bucket's uploads, filtered here: MinIO takes the prefix of
@@ -22,9 +22,10 @@ func (s *Store) SweepLeftovers(ctx context.Context, prefix string, cutoff time.T
 	// a real prefix. Unfinished uploads are few, so this stays cheap.
 	for u := range s.meta.ListIncompleteUploads(ctx, s.bucket, "", true) {
 		if u.Err != nil {
-			return n, s.mapErr(ctx, "list unfinished uploads", prefix, u.Err)
+			return n, s.mapErr(ctx, "list unfinished uploads", "", u.Err)
 		}
-		if !strings.HasPrefix(u.Key, s.prefix+prefix) || !u.Initiated.Before(cutoff) {
+		key, ours := strings.CutPrefix(u.Key, s.prefix)
+		if !ours || !u.Initiated.Before(cutoff(key)) {
 			continue
 		}
 		if !dryRun {
