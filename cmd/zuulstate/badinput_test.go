@@ -1,10 +1,10 @@
 package main
 
 import (
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -127,15 +127,27 @@ func TestSIGTERMMidBackup(t *testing.T) {
 			}
 			f := newFixture(t, repoYAML)
 			f.env = append(f.env, env...)
-			// 1 GiB that does not compress (a random 4 MiB block repeated
-			// beyond zstd's window) takes seconds to back up. A sparse file
-			// would not: holes are stored as holes.
+			// 1 GiB that neither compresses nor deduplicates takes seconds
+			// to back up. (A sparse file would not: holes are stored as
+			// holes; nor would a repeated block: its chunks are stored once.)
 			writeIncompressible(t, filepath.Join(f.data, "big.img"), 1<<30)
 			cmd := commandWithEnv(t, f.env, "backup")
+			stderr := &watchedOutput{want: "backup started", seen: make(chan struct{})}
+			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Second)
+			// The signal lands while data is written, not after a guess
+			// of how long the start takes: once the run has begun and,
+			// locally, once its first pack is stored.
+			select {
+			case <-stderr.seen:
+			case <-time.After(time.Minute):
+				t.Fatalf("no %q within a minute:\n%s", stderr.want, stderr)
+			}
+			if backend == "local" {
+				waitForPack(t, f.repo)
+			}
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
@@ -146,10 +158,10 @@ func TestSIGTERMMidBackup(t *testing.T) {
 			}
 			code := cmd.ProcessState.ExitCode()
 			if code != exitInterrupted {
-				t.Fatalf("exit code %d (%v), want %d; stderr:\n%s", code, err, exitInterrupted, cmd.Stderr)
+				t.Fatalf("exit code %d (%v), want %d; stderr:\n%s", code, err, exitInterrupted, stderr)
 			}
-			stderr := strings.TrimSpace(cmd.Stderr.(*strings.Builder).String())
-			if last := stderr[strings.LastIndex(stderr, "\n")+1:]; !strings.HasPrefix(last, "zuulstate: error: ") {
+			out := strings.TrimSpace(stderr.String())
+			if last := out[strings.LastIndex(out, "\n")+1:]; !strings.HasPrefix(last, "zuulstate: error: ") {
 				t.Fatalf("last line %q", last)
 			}
 			r := f.run(t, "snapshots")
@@ -171,18 +183,47 @@ func TestSIGTERMMidBackup(t *testing.T) {
 	}
 }
 
+// writeIncompressible writes size random bytes:
+// nothing in them compresses or repeats.
 func writeIncompressible(t *testing.T, path string, size int64) {
 	t.Helper()
-	block := make([]byte, 4<<20)
-	_, _ = rand.NewChaCha8([32]byte{1}).Read(block)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for n := int64(0); n < size; n += int64(len(block)) {
-		if _, err := f.Write(block); err != nil {
-			t.Fatal(err)
+	writeIncompressibleSeeded(t, path, size, 1)
+}
+
+// waitForPack waits until the local repository at repo holds a pack.
+func waitForPack(t *testing.T, repo string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if packs, _ := filepath.Glob(filepath.Join(repo, "packs", "*", "*.pack")); len(packs) > 0 {
+			return
 		}
 	}
+	t.Fatal("no pack in the repository within a minute")
+}
+
+// watchedOutput collects a process's output, safe to read while the
+// process writes; seen is closed once the output contains want.
+type watchedOutput struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	want string
+	seen chan struct{}
+	done bool
+}
+
+func (w *watchedOutput) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if !w.done && strings.Contains(w.b.String(), w.want) {
+		w.done = true
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *watchedOutput) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

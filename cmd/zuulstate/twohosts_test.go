@@ -112,14 +112,22 @@ func changeData(t *testing.T, f *fixture, n int) {
 	}
 }
 
-func writeIncompressibleSeeded(t *testing.T, path string, size int, seed uint64) {
+func writeIncompressibleSeeded(t *testing.T, path string, size int64, seed uint64) {
 	t.Helper()
 	var key [32]byte
 	key[0], key[1], key[2] = byte(seed), byte(seed>>8), 0xb
-	b := make([]byte, size)
-	_, _ = rand.NewChaCha8(key).Read(b)
-	if err := os.WriteFile(path, b, 0o640); err != nil {
+	rng := rand.NewChaCha8(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, min(size, 4<<20))
+	for n := int64(0); n < size; n += int64(len(block)) {
+		_, _ = rng.Read(block)
+		if _, err := f.Write(block[:min(int64(len(block)), size-n)]); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
