@@ -65,6 +65,38 @@ func TestAppendStringRoundTrip(t *testing.T) {
 	}
 }
 
+// TestAppendStringEveryPosition puts each byte at each offset of strings
+// as long as three words, where AppendString switches between its
+// word-at-a-time scan and its byte loop, and compares with escaping byte
+// by byte.
+func TestAppendStringEveryPosition(t *testing.T) {
+	want := func(raw []byte) []byte {
+		out := []byte{'\''}
+		for _, c := range raw {
+			if e := map[byte]byte{'\\': '\\', '\'': '\'', 0: '0', '\n': 'n', '\r': 'r', 0x1a: 'Z'}[c]; e != 0 {
+				out = append(out, '\\', e)
+			} else {
+				out = append(out, c)
+			}
+		}
+		return append(out, '\'')
+	}
+	for n := 1; n <= 24; n++ {
+		for pos := range n {
+			for c := range 256 {
+				raw := bytes.Repeat([]byte{'a'}, n)
+				raw[pos] = byte(c)
+				if c%7 == 0 {
+					raw[n-1-pos] = 0xff - byte(c) // a second byte, above or below
+				}
+				if got := AppendString(nil, raw); !bytes.Equal(got, want(raw)) {
+					t.Fatalf("%q: got %q, want %q", raw, got, want(raw))
+				}
+			}
+		}
+	}
+}
+
 func TestQuoteIdent(t *testing.T) {
 	for in, want := range map[string]string{"a": "`a`", "a`b": "`a``b`", "": "``", "``": "``````"} {
 		if got := QuoteIdent(in); got != want {

@@ -34,6 +34,7 @@ type UnitSink interface {
 // Writer writes a SQL stream. Errors are sticky: after the first write error
 // every method returns it.
 type Writer struct {
+	out  io.Writer
 	bw   *bufio.Writer
 	sink UnitSink // nil unless the destination cuts at statement ends
 	err  error
@@ -42,7 +43,7 @@ type Writer struct {
 // NewWriter starts a stream on w with a "-- header" comment line (newlines
 // in header are replaced by spaces) and "DELIMITER ;;".
 func NewWriter(w io.Writer, header string) *Writer {
-	sw := &Writer{bw: bufio.NewWriterSize(w, 256<<10)}
+	sw := &Writer{out: w, bw: bufio.NewWriterSize(w, 256<<10)}
 	if sink, ok := unwrap.Find[UnitSink](w); ok {
 		sw.sink = sink
 		sw.err = sink.EndUnit()
@@ -80,7 +81,13 @@ func (w *Writer) Statement(stmt string) error {
 // StatementBytes is Statement for a byte slice (a data INSERT built in a
 // reused buffer); stmt is not retained.
 func (w *Writer) StatementBytes(stmt []byte) error {
-	if w.err == nil {
+	switch {
+	case w.err != nil:
+	case w.sink != nil && w.bw.Buffered() == 0:
+		// A sink takes every statement as it ends, so the buffer would
+		// only copy it on its way there.
+		_, w.err = w.out.Write(stmt)
+	default:
 		_, w.err = w.bw.Write(stmt)
 	}
 	w.write(Terminator + "\n")

@@ -25,6 +25,7 @@ type tableInfo struct {
 	versioned bool
 	history   bool // dump FOR SYSTEM_TIME ALL with row start/end
 	estRows   int64
+	estBytes  int64 // DATA_LENGTH: what orders the tasks
 	cols      []column
 	pk        string // single integer primary key column, or ""
 	pkSigned  bool
@@ -64,7 +65,7 @@ func resolveDatabases(ctx context.Context, conn *sql.Conn, want []string) ([]str
 // loadCatalog reads the tables, sequences and columns of one database.
 func loadCatalog(ctx context.Context, conn *sql.Conn, name string, insertHistory bool) (*dbInfo, error) {
 	d := &dbInfo{name: name}
-	rows, err := conn.QueryContext(ctx, `SELECT TABLE_NAME, TABLE_TYPE, IFNULL(ENGINE,''), IFNULL(TABLE_ROWS,0)
+	rows, err := conn.QueryContext(ctx, `SELECT TABLE_NAME, TABLE_TYPE, IFNULL(ENGINE,''), IFNULL(TABLE_ROWS,0), IFNULL(DATA_LENGTH,0)
 		FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, name)
 	if err != nil {
 		return nil, err
@@ -72,8 +73,8 @@ func loadCatalog(ctx context.Context, conn *sql.Conn, name string, insertHistory
 	byName := map[string]*tableInfo{}
 	for rows.Next() {
 		var tn, typ, engine string
-		var est int64
-		if err := rows.Scan(&tn, &typ, &engine, &est); err != nil {
+		var est, size int64
+		if err := rows.Scan(&tn, &typ, &engine, &est, &size); err != nil {
 			_ = rows.Close()
 			return nil, err
 		}
@@ -81,7 +82,7 @@ func loadCatalog(ctx context.Context, conn *sql.Conn, name string, insertHistory
 		case "SEQUENCE":
 			d.sequences = append(d.sequences, tn)
 		case "BASE TABLE", "SYSTEM VERSIONED":
-			t := &tableInfo{db: name, name: tn, engine: engine, estRows: est, versioned: typ == "SYSTEM VERSIONED"}
+			t := &tableInfo{db: name, name: tn, engine: engine, estRows: est, estBytes: size, versioned: typ == "SYSTEM VERSIONED"}
 			t.history = t.versioned && insertHistory
 			d.tables = append(d.tables, t)
 			byName[tn] = t

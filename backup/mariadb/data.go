@@ -102,9 +102,10 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 	}
 	prefix := "INSERT INTO " + sqlstream.QuoteIdent(t.name) + " (" + strings.Join(names, ",") + ") VALUES "
 	vals := newRowValues(t.cols)
+	// Rows are encoded straight into the statement they join, not into a
+	// buffer of their own first: a copy less of every byte of the dump.
 	stmtBuf := make([]byte, 0, limit+4096)
 	breaks := newStatementBreaks(limit)
-	var tuple []byte
 	flush := func() error {
 		if len(stmtBuf) == 0 {
 			return nil
@@ -115,28 +116,35 @@ func dumpData(ctx context.Context, conn *sql.Conn, k *task, limit int, out io.Wr
 	}
 	err := eachRow(ctx, conn, k, q, vals, func() error {
 		meta.Rows++
-		var err error
-		if tuple, err = appendTuple(tuple[:0], vals, nil); err != nil {
-			return err
-		}
-		if len(prefix)+len(tuple) > limit {
-			if err := flush(); err != nil {
-				return err
-			}
-			return writeLargeRow(w, vals, prefix, limit)
-		}
-		if len(stmtBuf) > 0 && len(stmtBuf)+1+len(tuple) > limit {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		if len(stmtBuf) == 0 {
+		end := len(stmtBuf) // the statement without this row
+		if end == 0 {
 			stmtBuf = append(stmtBuf, prefix...)
 		} else {
 			stmtBuf = append(stmtBuf, ',')
 		}
-		stmtBuf = append(stmtBuf, tuple...)
-		if breaks.after(tuple, len(stmtBuf)) {
+		start := len(stmtBuf)
+		var err error
+		if stmtBuf, err = appendTuple(stmtBuf, vals, nil); err != nil {
+			return err
+		}
+		n := len(stmtBuf) - start
+		switch {
+		case len(prefix)+n > limit:
+			stmtBuf = stmtBuf[:end]
+			if err := flush(); err != nil {
+				return err
+			}
+			return writeLargeRow(w, vals, prefix, limit)
+		case len(stmtBuf) > limit:
+			// The row does not fit after the rows before it: they end
+			// their statement, and the row starts the next one, after
+			// the same prefix.
+			if err := w.StatementBytes(stmtBuf[:end]); err != nil {
+				return err
+			}
+			stmtBuf = stmtBuf[:len(prefix)+copy(stmtBuf[len(prefix):], stmtBuf[start:])]
+		}
+		if breaks.after(stmtBuf[len(stmtBuf)-n:], len(stmtBuf)) {
 			return flush()
 		}
 		return nil

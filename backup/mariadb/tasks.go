@@ -21,7 +21,8 @@ import (
 // planTasks makes one task per table, or per primary key range for tables
 // with a single integer key and more than chunkRows estimated rows. The
 // bounds need not match the snapshot: the first and last ranges are open.
-// Largest tables go first so the pool finishes together.
+// The largest tasks, by the table's size on disk (row counts mislead when
+// row sizes differ tenfold), go first so the workers finish together.
 func planTasks(ctx context.Context, conn *sql.Conn, dbs []*dbInfo, chunkRows int64) ([]*task, error) {
 	var tasks []*task
 	for _, d := range dbs {
@@ -45,7 +46,7 @@ func planTasks(ctx context.Context, conn *sql.Conn, dbs []*dbInfo, chunkRows int
 		}
 	}
 	slices.SortStableFunc(tasks, func(a, b *task) int {
-		return cmp.Compare(b.t.estRows/int64(b.chunks), a.t.estRows/int64(a.chunks))
+		return cmp.Compare(b.t.estBytes/int64(b.chunks), a.t.estBytes/int64(a.chunks))
 	})
 	return tasks, nil
 }
