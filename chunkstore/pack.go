@@ -57,7 +57,7 @@ func newPackWriter(ctx context.Context, store storage.Store, target int) *packWr
 	if target <= 0 {
 		target = DefaultPackSize
 	}
-	pw := &packWriter{store: store, target: target, slots: make(chan struct{}, 2), buffers: newBuffers(3, target+packSlack)}
+	pw := &packWriter{store: store, target: target, slots: make(chan struct{}, 2), buffers: newHugeBuffers(3, target+packSlack)}
 	pw.ctx, pw.stop = context.WithCancel(context.WithoutCancel(ctx))
 	return pw
 }

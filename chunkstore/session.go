@@ -58,7 +58,7 @@ func (cs *Store) Begin(ctx context.Context, snapshotID string, o SessionOptions)
 		claimed: map[ID]struct{}{},
 	}
 	// Chunks in flight, plus the group being gathered of each part.
-	s.bufs = newBuffers(cap(s.tokens)+2*runtime.GOMAXPROCS(0), chunker.StreamParams.Max)
+	s.bufs = newHugeBuffers(cap(s.tokens)+2*runtime.GOMAXPROCS(0), chunker.StreamParams.Max)
 	return s, nil
 }
 
