@@ -11,26 +11,58 @@ import (
 	"sync"
 
 	"filippo.io/age"
+	"github.com/zeebo/blake3"
 
 	"github.com/zuulstate/zuulstate/codec"
 	"github.com/zuulstate/zuulstate/snapshot"
 )
 
-// hasherPool recycles HMAC states keyed with one repository's chunk-id key.
+// Chunk id schemes, named by repo.json's chunk_id.
+const (
+	// chunkIDBLAKE3 is keyed BLAKE3-256, for new repositories: on 1 MiB
+	// chunks it hashes at 3.3 GB/s here against HMAC-SHA256's 1.7 GB/s
+	// (with SHA instructions), which was a tenth of a database dump's CPU.
+	chunkIDBLAKE3 = "blake3"
+	// chunkIDHMAC is HMAC-SHA256, which repositories created by earlier
+	// builds keep: a chunk's id never changes.
+	chunkIDHMAC = "hmac-sha256"
+)
+
+// hasherPool recycles keyed hash states of one scheme and key.
 type hasherPool struct {
-	key  []byte
 	pool sync.Pool
 }
 
+// newHasherPool hashes with HMAC-SHA256 under key: chunk ids of
+// hmac-sha256 repositories, and the keyed hashes that decide where chunks
+// end in every repository.
 func newHasherPool(key []byte) *hasherPool {
-	p := &hasherPool{key: key}
-	p.pool.New = func() any { return hmac.New(sha256.New, p.key) }
+	p := &hasherPool{}
+	p.pool.New = func() any { return hmac.New(sha256.New, key) }
 	return p
 }
 
-// id is the chunk id of raw: HMAC-SHA256 under the chunk-id key. Without
-// the key a reader of the bucket cannot compute ids, so it cannot confirm
-// a guess of a chunk's content by its name.
+// newIDPool hashes chunk ids under key with the repository's scheme (one
+// that readConfig accepted).
+func newIDPool(scheme string, key []byte) *hasherPool {
+	if scheme == chunkIDHMAC {
+		return newHasherPool(key)
+	}
+	p := &hasherPool{}
+	p.pool.New = func() any {
+		h, err := blake3.NewKeyed(key)
+		if err != nil {
+			// Every key is 32 bytes: made so, checked when read, or derived.
+			panic("chunkstore: " + err.Error())
+		}
+		return h
+	}
+	return p
+}
+
+// id is the keyed hash of raw. Without the key a reader of the bucket
+// cannot compute ids, so it cannot confirm a guess of a chunk's content by
+// its name.
 func (p *hasherPool) id(raw []byte) ID {
 	h := p.pool.Get().(hash.Hash)
 	h.Reset()

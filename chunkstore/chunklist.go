@@ -13,7 +13,8 @@ import (
 	"github.com/zuulstate/zuulstate/snapshot"
 )
 
-// ID is a chunk's identity: HMAC-SHA256 of its raw bytes under the
+// ID is a chunk's identity: the keyed hash of its raw bytes (keyed BLAKE3,
+// or HMAC-SHA256 in older repositories) under an id key derived from the
 // repository's chunk-id key.
 type ID [32]byte
 

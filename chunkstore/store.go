@@ -50,8 +50,6 @@ type Config struct {
 	Key string `json:"key,omitempty"`
 }
 
-const chunkIDScheme = "hmac-sha256"
-
 // Options open a chunk store.
 type Options struct {
 	// Recipients seal new chunks (nil: stored unencrypted), RecipientNames
@@ -139,9 +137,13 @@ func OpenForBackup(ctx context.Context, store storage.Store, opts Options) (*Sto
 	return s, nil
 }
 
+// newRepositoryChunkID is the scheme a new repository's chunk ids use; a
+// test creates repositories of the older scheme by changing it.
+var newRepositoryChunkID = chunkIDBLAKE3
+
 func create(ctx context.Context, store storage.Store, opts Options) (*Store, error) {
 	key := newKey()
-	cfg := Config{Format: 3, ID: hex.EncodeToString(newKey()[:8]), Created: time.Now().UTC(), ChunkID: chunkIDScheme, KeyCheck: keyCheck(key)}
+	cfg := Config{Format: 3, ID: hex.EncodeToString(newKey()[:8]), Created: time.Now().UTC(), ChunkID: newRepositoryChunkID, KeyCheck: keyCheck(key)}
 	if len(opts.Recipients) == 0 {
 		cfg.Key = hex.EncodeToString(key)
 	} else if err := sealKeyCopy(ctx, store, key, opts.Recipients, opts.RecipientNames); err != nil {
@@ -184,7 +186,7 @@ func readConfig(ctx context.Context, store storage.Store) (Config, error) {
 	switch {
 	case cfg.Format > 3:
 		return cfg, fmt.Errorf("repository %s uses chunk store format %d; this zuulstate knows 3: upgrade zuulstate", store, cfg.Format)
-	case cfg.Format != 3 || cfg.ChunkID != chunkIDScheme || !isLowerHex(cfg.ID, 16) || !isLowerHex(cfg.KeyCheck, 64):
+	case cfg.Format != 3 || cfg.ChunkID != chunkIDBLAKE3 && cfg.ChunkID != chunkIDHMAC || !isLowerHex(cfg.ID, 16) || !isLowerHex(cfg.KeyCheck, 64):
 		// The id names this host's directory in state_dir: anything but
 		// hex could lead the key and the parent caches elsewhere.
 		return cfg, fmt.Errorf("%s: %w: unexpected format, id or chunk id scheme", ConfigKey, snapshot.ErrCorrupt)
@@ -260,7 +262,7 @@ func (s *Store) idsFor(recipients []string) *hasherPool {
 	if tag != "" {
 		key = derive(s.key, "chunk ids for recipients "+tag)
 	}
-	p := newHasherPool(key)
+	p := newIDPool(s.cfg.ChunkID, key)
 	if s.idsByTag == nil {
 		s.idsByTag = map[string]*hasherPool{}
 	}
