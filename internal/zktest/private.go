@@ -64,7 +64,7 @@ func StartPrivate(t testing.TB) *Private {
 	return p
 }
 
-// Start starts the server (again) and waits until it answers ruok.
+// Start starts the server (again) and waits until it serves sessions.
 func (p *Private) Start() error {
 	log, err := os.OpenFile(filepath.Join(p.dir, "zookeeper.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -79,7 +79,7 @@ func (p *Private) Start() error {
 	}
 	p.cmd, p.log = cmd, log
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if ruok(p.Addr) {
+		if serving(p.Addr) {
 			return nil
 		}
 	}
