@@ -12,10 +12,10 @@ const hugePage = 2 << 20
 
 // adviseHugePages asks the kernel to back the 2 MiB-aligned pages inside b
 // with transparent huge pages, before b is first written. A pack buffer is
-// otherwise 4,000 first-touch page faults, and a fault costs 10–15 µs on a
-// paravirtualized machine (measured here): a quarter of a backup's system
-// time. Where transparent huge pages are off, or b is not fresh memory,
-// this changes nothing.
+// otherwise 4,000 first-touch page faults, each 10–15 µs on the
+// paravirtualized machines measured here (BENCHMARKS.md). Where
+// transparent huge pages are off, or b is not fresh memory, this changes
+// nothing.
 func adviseHugePages(b []byte) {
 	if cap(b) < 2*hugePage {
 		return
