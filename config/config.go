@@ -178,7 +178,7 @@ func Parse(name string, data []byte, getenv func(string) string) (*Config, error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, explainTypeErrors(err))
 	}
 	if err := c.resolveSecrets(getenv); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)

@@ -59,7 +59,7 @@ func TestPushgatewayPasswordFile(t *testing.T) {
 func TestHooksAndMetricsConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"hooks:\n  pre:\n    - command: []\n", "hooks.pre[0].command"},
-		{"hooks:\n  pre:\n    - [/bin/true]\n", "cannot unmarshal"},
+		{"hooks:\n  pre:\n    - [/bin/true]\n", "line 2: a list where a mapping (key: value lines) belongs"},
 		{"hooks:\n  post:\n    - command: [/bin/true]\n      timeout: -1s\n", "hooks.post[0].timeout"},
 		{"hooks:\n  pre:\n    - command: [/bin/true]\n      tmeout: 1s\n", "tmeout"},
 		{"metrics:\n  textfile: zuulstate.prom\n", "absolute path ending in .prom"},

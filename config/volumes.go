@@ -191,7 +191,7 @@ func strictDecode(n *yaml.Node, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("line %d: %w (line numbers inside this block are relative)", n.Line, err)
+		return fmt.Errorf("line %d: %w (line numbers inside this block are relative)", n.Line, explainTypeErrors(err))
 	}
 	return nil
 }
